@@ -1,0 +1,617 @@
+//! One logical database (`SELECT n`): 16 lock shards, each holding the hash
+//! tables of 1024 cluster slots.
+//!
+//! Every access goes through a [`View`], which holds the locks of the shards
+//! a command needs (acquired in ascending order, so multi-key commands never
+//! deadlock) and applies lazy expiry: an expired key is deleted the moment
+//! anything looks at it, so callers never see one.
+
+use crate::keyspace::Stats;
+use crate::slot::key_slot;
+use crate::value::{Bytes16, Value};
+use crate::{SHARDS, SLOTS, SLOTS_PER_SHARD};
+use foldhash::fast::RandomState;
+use hashbrown::hash_table::{Entry as TableEntry, HashTable};
+use parking_lot::{Mutex, MutexGuard};
+use rand::Rng;
+use std::hash::BuildHasher;
+use std::sync::atomic::Ordering;
+
+/// What a key maps to: the value, its absolute expiry, and when it was last
+/// touched (for OBJECT IDLETIME and, later, LRU eviction).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in unix milliseconds; 0 means no expiry. Private so
+    /// that every change goes through [`View`], which keeps the volatile-key
+    /// counters the active expiry cycle relies on.
+    expire: u64,
+    /// Last access, in seconds since the unix epoch.
+    pub access: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value) -> Self {
+        Entry { value, expire: 0, access: 0 }
+    }
+
+    pub fn with_expire(value: Value, expire: u64) -> Self {
+        Entry { value, expire, access: 0 }
+    }
+
+    /// Absolute expiry in unix ms, if any.
+    #[inline]
+    pub fn expire(&self) -> Option<u64> {
+        (self.expire != 0).then_some(self.expire)
+    }
+
+    /// Redis treats a key as expired once the clock is strictly past its time.
+    #[inline]
+    fn is_expired(&self, now: u64) -> bool {
+        self.expire != 0 && now > self.expire
+    }
+}
+
+type Table = HashTable<(Bytes16, Entry)>;
+
+/// A group of slots behind one lock.
+pub struct Shard {
+    hasher: RandomState,
+    /// One table per slot; empty until the shard first receives a key.
+    tables: Vec<Table>,
+    /// Keys with an expiry, per table, so the active cycle skips the rest.
+    volatile: Vec<u32>,
+    len: usize,
+    volatile_total: usize,
+    /// Where the active expiry cycle resumes.
+    expire_cursor: usize,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            hasher: RandomState::default(),
+            tables: Vec::new(),
+            volatile: Vec::new(),
+            len: 0,
+            volatile_total: 0,
+            expire_cursor: 0,
+        }
+    }
+}
+
+impl Shard {
+    fn table_mut(&mut self, idx: usize) -> &mut Table {
+        if self.tables.is_empty() {
+            self.tables = (0..SLOTS_PER_SHARD).map(|_| HashTable::new()).collect();
+            self.volatile = vec![0; SLOTS_PER_SHARD];
+        }
+        &mut self.tables[idx]
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+}
+
+#[inline]
+fn locate(key: &[u8]) -> (usize, usize) {
+    let slot = key_slot(key);
+    (slot & (SHARDS - 1), slot / SHARDS)
+}
+
+/// One database.
+pub struct Db {
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The result of one SCAN step.
+pub struct ScanOutcome {
+    /// 0 when the iteration is complete.
+    pub cursor: u64,
+    pub keys: Vec<Bytes16>,
+}
+
+impl Db {
+    pub fn new() -> Self {
+        Db { shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect() }
+    }
+
+    fn view<'a>(&'a self, stats: &'a Stats, now: u64) -> View<'a> {
+        View { guards: Default::default(), now, stats }
+    }
+
+    /// Locks the shard holding `key`.
+    pub fn lock_key<'a>(&'a self, key: &[u8], stats: &'a Stats, now: u64) -> View<'a> {
+        let mut v = self.view(stats, now);
+        let (shard, _) = locate(key);
+        v.guards[shard] = Some(self.shards[shard].lock());
+        v
+    }
+
+    /// Locks the shards holding all of `keys`, in ascending shard order.
+    pub fn lock_keys<'a, 'k>(
+        &'a self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        stats: &'a Stats,
+        now: u64,
+    ) -> View<'a> {
+        let mut mask = 0u32;
+        for k in keys {
+            mask |= 1 << locate(k).0;
+        }
+        let mut v = self.view(stats, now);
+        for (i, shard) in self.shards.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                v.guards[i] = Some(shard.lock());
+            }
+        }
+        v
+    }
+
+    /// Locks every shard (whole-database commands, transactions).
+    pub fn lock_all<'a>(&'a self, stats: &'a Stats, now: u64) -> View<'a> {
+        let mut v = self.view(stats, now);
+        for (i, shard) in self.shards.iter().enumerate() {
+            v.guards[i] = Some(shard.lock());
+        }
+        v
+    }
+
+    /// Number of keys, including expired ones not yet reclaimed (as DBSIZE).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of keys with an expiry.
+    pub fn volatile_len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().volatile_total).sum()
+    }
+
+    /// Removes every key; returns the old contents so the caller may drop
+    /// them elsewhere (FLUSHALL ASYNC).
+    pub fn take_all(&self) -> Vec<Shard> {
+        self.shards.iter().map(|s| std::mem::take(&mut *s.lock())).collect()
+    }
+
+    /// Exchanges contents with another database (SWAPDB). Locks are taken in
+    /// a fixed global order: all of `self` first; callers pass the lower
+    /// numbered database as `self`.
+    pub fn swap_with(&self, other: &Db) {
+        if std::ptr::eq(self, other) {
+            return;
+        }
+        let mut mine: Vec<_> = self.shards.iter().map(|s| s.lock()).collect();
+        let mut theirs: Vec<_> = other.shards.iter().map(|s| s.lock()).collect();
+        for (a, b) in mine.iter_mut().zip(theirs.iter_mut()) {
+            std::mem::swap(&mut **a, &mut **b);
+        }
+    }
+
+    /// One step of the active expiry cycle: examines up to `budget` volatile
+    /// entries, deleting expired ones. Returns (examined, deleted).
+    pub fn expire_step(&self, stats: &Stats, now: u64, budget: usize) -> (usize, usize) {
+        let mut examined = 0;
+        let mut deleted = 0;
+        for shard in self.shards.iter() {
+            let mut s = shard.lock();
+            if s.volatile_total == 0 {
+                continue;
+            }
+            let mut visited_tables = 0;
+            while visited_tables < SLOTS_PER_SHARD && examined < budget && s.volatile_total > 0 {
+                let t = s.expire_cursor;
+                s.expire_cursor = (t + 1) % SLOTS_PER_SHARD;
+                visited_tables += 1;
+                if s.volatile[t] == 0 {
+                    continue;
+                }
+                let mut removed = 0;
+                let mut removed_volatile = 0;
+                examined += s.tables[t].len();
+                s.tables[t].retain(|(_, e)| {
+                    if e.is_expired(now) {
+                        removed += 1;
+                        removed_volatile += 1;
+                        false
+                    } else {
+                        true
+                    }
+                });
+                s.volatile[t] -= removed_volatile;
+                s.volatile_total -= removed_volatile as usize;
+                s.len -= removed;
+                deleted += removed;
+            }
+            if examined >= budget {
+                break;
+            }
+        }
+        stats.expired_keys.fetch_add(deleted as u64, Ordering::Relaxed);
+        (examined, deleted)
+    }
+
+    /// One SCAN step starting at `cursor` (a slot number). Whole slots are
+    /// returned at a time, so a key that exists for the entire iteration is
+    /// always reported, whatever happens to the tables in between.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut keep: impl FnMut(&[u8], &Value) -> bool,
+    ) -> ScanOutcome {
+        let mut keys = Vec::new();
+        let mut slot = cursor as usize;
+        // Like Redis, bound the empty slots visited per call.
+        let mut empty_budget = count.saturating_mul(10).max(100);
+        while slot < SLOTS {
+            let (shard, idx) = (slot & (SHARDS - 1), slot / SHARDS);
+            {
+                let s = self.shards[shard].lock();
+                if let Some(t) = s.tables.get(idx) {
+                    if t.is_empty() {
+                        empty_budget = empty_budget.saturating_sub(1);
+                    }
+                    for (k, e) in t.iter() {
+                        if !e.is_expired(now) && keep(k, &e.value) {
+                            keys.push(k.clone());
+                        }
+                    }
+                } else {
+                    empty_budget = empty_budget.saturating_sub(1);
+                }
+            }
+            slot += 1;
+            if keys.len() >= count || empty_budget == 0 {
+                break;
+            }
+        }
+        let cursor = if slot >= SLOTS { 0 } else { slot as u64 };
+        ScanOutcome { cursor, keys }
+    }
+
+    /// Calls `f` for every live key (KEYS). Locks one shard at a time.
+    pub fn for_each_key(&self, now: u64, mut f: impl FnMut(&[u8], &Entry)) {
+        for shard in self.shards.iter() {
+            let s = shard.lock();
+            for t in s.tables.iter() {
+                for (k, e) in t.iter() {
+                    if !e.is_expired(now) {
+                        f(k, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A random live key, or `None` if the database is empty.
+    pub fn random_key(&self, now: u64) -> Option<Bytes16> {
+        let mut rng = rand::thread_rng();
+        // Random probes first; fall back to a full walk when the database is sparse.
+        for _ in 0..64 {
+            let slot = rng.gen_range(0..SLOTS);
+            let (shard, idx) = (slot & (SHARDS - 1), slot / SHARDS);
+            let s = self.shards[shard].lock();
+            if let Some(t) = s.tables.get(idx) {
+                let n = t.len();
+                if n == 0 {
+                    continue;
+                }
+                let pick = rng.gen_range(0..n);
+                if let Some((k, e)) = t.iter().nth(pick) {
+                    if !e.is_expired(now) {
+                        return Some(k.clone());
+                    }
+                }
+            }
+        }
+        // Sparse database: pick uniformly among the live keys.
+        let mut total = 0usize;
+        self.for_each_key(now, |_, _| total += 1);
+        if total == 0 {
+            return None;
+        }
+        let mut target = rng.gen_range(0..total);
+        let mut found = None;
+        self.for_each_key(now, |k, _| {
+            if target == 0 && found.is_none() {
+                found = Some(Bytes16::from_slice(k));
+            }
+            target = target.saturating_sub(1);
+        });
+        found
+    }
+}
+
+/// Locked access to part of a database for the duration of one command.
+pub struct View<'a> {
+    guards: [Option<MutexGuard<'a, Shard>>; SHARDS],
+    /// The command's clock: one reading per command, as Redis does, so a key
+    /// cannot expire halfway through a command.
+    pub now: u64,
+    stats: &'a Stats,
+}
+
+impl<'a> View<'a> {
+    #[inline]
+    fn shard(&mut self, shard: usize) -> &mut Shard {
+        // Commands declare their keys up front; touching an unlocked shard is
+        // a bug in the command, not something a client can cause.
+        self.guards[shard].as_deref_mut().expect("command touched a key it did not lock")
+    }
+
+    /// Looks a key up, deleting it first if it has expired.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        let stats = self.stats;
+        let (si, ti) = locate(key);
+        let shard = self.shard(si);
+        let hash = shard.hash(key);
+        if shard.tables.is_empty() {
+            return None;
+        }
+        let table = &mut shard.tables[ti];
+        match table.find_entry(hash, |(k, _)| k.as_slice() == key) {
+            Ok(occ) => {
+                if occ.get().1.is_expired(now) {
+                    occ.remove();
+                    shard.len -= 1;
+                    shard.volatile[ti] -= 1;
+                    shard.volatile_total -= 1;
+                    stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                    None
+                } else {
+                    let e = &mut occ.into_mut().1;
+                    e.access = (now / 1000) as u32;
+                    Some(e)
+                }
+            }
+            Err(_) => None,
+        }
+    }
+
+    #[inline]
+    pub fn get(&mut self, key: &[u8]) -> Option<&Entry> {
+        self.get_mut(key).map(|e| &*e)
+    }
+
+    /// Looks a key up without updating its access time (OBJECT IDLETIME, TYPE
+    /// with NO-TOUCH).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let now = self.now;
+        let (si, ti) = locate(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return None;
+        }
+        let hash = shard.hash(key);
+        match shard.tables[ti].find(hash, |(k, _)| k.as_slice() == key) {
+            Some((_, e)) if !e.is_expired(now) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn contains(&mut self, key: &[u8]) -> bool {
+        self.get_mut(key).is_some()
+    }
+
+    /// Stores `entry` under `key`, returning the live entry it replaced.
+    pub fn insert(&mut self, key: &[u8], mut entry: Entry) -> Option<Entry> {
+        let now = self.now;
+        entry.access = (now / 1000) as u32;
+        let new_volatile = entry.expire != 0;
+        let (si, ti) = locate(key);
+        let shard = self.shard(si);
+        let hash = shard.hash(key);
+        let hasher = shard.hasher.clone();
+        shard.table_mut(ti);
+        let table = &mut shard.tables[ti];
+        let old = match table.entry(
+            hash,
+            |(k, _)| k.as_slice() == key,
+            |(k, _)| hasher.hash_one(k.as_slice()),
+        ) {
+            TableEntry::Occupied(mut occ) => {
+                let old = std::mem::replace(&mut occ.get_mut().1, entry);
+                Some(old)
+            }
+            TableEntry::Vacant(vac) => {
+                vac.insert((Bytes16::from_slice(key), entry));
+                None
+            }
+        };
+        let old_volatile = old.as_ref().is_some_and(|o| o.expire != 0);
+        if old.is_none() {
+            shard.len += 1;
+        }
+        match (old_volatile, new_volatile) {
+            (false, true) => {
+                shard.volatile[ti] += 1;
+                shard.volatile_total += 1;
+            }
+            (true, false) => {
+                shard.volatile[ti] -= 1;
+                shard.volatile_total -= 1;
+            }
+            _ => {}
+        }
+        match old {
+            Some(o) if o.is_expired(now) => {
+                self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// Deletes `key`, returning its entry if it was live.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let now = self.now;
+        let (si, ti) = locate(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return None;
+        }
+        let hash = shard.hash(key);
+        let table = &mut shard.tables[ti];
+        let ((_, entry), _) = table.find_entry(hash, |(k, _)| k.as_slice() == key).ok()?.remove();
+        shard.len -= 1;
+        if entry.expire != 0 {
+            shard.volatile[ti] -= 1;
+            shard.volatile_total -= 1;
+        }
+        if entry.is_expired(now) {
+            self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Sets (or with 0, clears) the absolute expiry of a live key. Returns
+    /// false if the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], when: u64) -> bool {
+        let (si, ti) = locate(key);
+        let Some(e) = self.get_mut(key) else { return false };
+        let was = e.expire != 0;
+        e.expire = when;
+        let is = when != 0;
+        let shard = self.shard(si);
+        match (was, is) {
+            (false, true) => {
+                shard.volatile[ti] += 1;
+                shard.volatile_total += 1;
+            }
+            (true, false) => {
+                shard.volatile[ti] -= 1;
+                shard.volatile_total -= 1;
+            }
+            _ => {}
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn v(s: &str) -> Entry {
+        Entry::new(Value::from_bytes(s.as_bytes()))
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let db = Db::new();
+        let stats = Stats::default();
+        let mut view = db.lock_all(&stats, 1000);
+        assert!(view.insert(b"a", v("1")).is_none());
+        assert!(view.insert(b"a", v("2")).is_some());
+        assert_eq!(view.get(b"a").map(|e| e.value.clone()), Some(Value::Int(2)));
+        assert!(view.remove(b"a").is_some());
+        assert!(view.get(b"a").is_none());
+        drop(view);
+        assert_eq!(db.len(), 0);
+    }
+
+    #[test]
+    fn lazy_expiry() {
+        let db = Db::new();
+        let stats = Stats::default();
+        {
+            let mut view = db.lock_key(b"k", &stats, 1000);
+            view.insert(b"k", Entry::with_expire(Value::Int(1), 1500));
+        }
+        assert_eq!(db.volatile_len(), 1);
+        {
+            let mut view = db.lock_key(b"k", &stats, 1500);
+            assert!(view.get(b"k").is_some(), "alive at exactly its expiry time");
+        }
+        {
+            let mut view = db.lock_key(b"k", &stats, 1501);
+            assert!(view.get(b"k").is_none());
+        }
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn active_expiry_reclaims() {
+        let db = Db::new();
+        let stats = Stats::default();
+        {
+            let mut view = db.lock_all(&stats, 1000);
+            for i in 0..1000 {
+                let key = format!("key:{i}");
+                let exp = if i % 2 == 0 { 1100 } else { 0 };
+                view.insert(key.as_bytes(), Entry::with_expire(Value::Int(i), exp));
+            }
+        }
+        let mut deleted = 0;
+        for _ in 0..100 {
+            deleted += db.expire_step(&stats, 2000, 1000).1;
+        }
+        assert_eq!(deleted, 500);
+        assert_eq!(db.len(), 500);
+        assert_eq!(db.volatile_len(), 0);
+    }
+
+    #[test]
+    fn scan_covers_everything() {
+        let db = Db::new();
+        let stats = Stats::default();
+        {
+            let mut view = db.lock_all(&stats, 1);
+            for i in 0..5000 {
+                view.insert(format!("k{i}").as_bytes(), v("x"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        loop {
+            let out = db.scan(cursor, 10, 1, |_, _| true);
+            seen.extend(out.keys.into_iter().map(|k| k.to_vec()));
+            // Grow the tables between calls: keys present all along must still come back.
+            let mut view = db.lock_all(&stats, 1);
+            view.insert(format!("extra{cursor}").as_bytes(), v("y"));
+            drop(view);
+            cursor = out.cursor;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..5000 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "missing k{i}");
+        }
+    }
+
+    #[test]
+    fn random_key_finds_sparse_keys() {
+        let db = Db::new();
+        let stats = Stats::default();
+        assert!(db.random_key(1).is_none());
+        db.lock_key(b"only", &stats, 1).insert(b"only", v("x"));
+        assert_eq!(db.random_key(1).as_deref(), Some(&b"only"[..]));
+    }
+}

@@ -1,0 +1,112 @@
+//! All databases of a server, plus the counters the engine itself keeps.
+
+use crate::db::{Db, View};
+use crate::value::Bytes16;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters maintained by the engine (reported by INFO stats).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub expired_keys: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+}
+
+/// The server's databases (`databases` directive, 16 by default).
+pub struct Keyspace {
+    dbs: Box<[Db]>,
+    pub stats: Stats,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        Keyspace { dbs: (0..databases.max(1)).map(|_| Db::new()).collect(), stats: Stats::default() }
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `i`; callers validate the index (SELECT does).
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    pub fn lock_key(&self, db: usize, key: &[u8], now: u64) -> View<'_> {
+        self.dbs[db].lock_key(key, &self.stats, now)
+    }
+
+    pub fn lock_keys<'a, 'k>(
+        &'a self,
+        db: usize,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        now: u64,
+    ) -> View<'a> {
+        self.dbs[db].lock_keys(keys, &self.stats, now)
+    }
+
+    pub fn lock_all(&self, db: usize, now: u64) -> View<'_> {
+        self.dbs[db].lock_all(&self.stats, now)
+    }
+
+    /// Locks `key` in two databases (MOVE, COPY … DB), lower index first.
+    pub fn lock_key_in_two(&self, a: usize, b: usize, key: &[u8], now: u64) -> (View<'_>, View<'_>) {
+        if a <= b {
+            let va = self.lock_key(a, key, now);
+            let vb = self.lock_key(b, key, now);
+            (va, vb)
+        } else {
+            let vb = self.lock_key(b, key, now);
+            let va = self.lock_key(a, key, now);
+            (va, vb)
+        }
+    }
+
+    /// SWAPDB.
+    pub fn swap(&self, a: usize, b: usize) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        self.dbs[lo].swap_with(&self.dbs[hi]);
+    }
+
+    /// Empties one database. With `lazy`, the memory is released on a
+    /// background thread so the caller does not wait for it.
+    pub fn flush_db(&self, db: usize, lazy: bool) {
+        let old = self.dbs[db].take_all();
+        if lazy {
+            std::thread::spawn(move || drop(old));
+        }
+    }
+
+    pub fn flush_all(&self, lazy: bool) {
+        for i in 0..self.dbs.len() {
+            self.flush_db(i, lazy);
+        }
+    }
+
+    /// Total keys across databases.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+
+    /// Runs the active expiry cycle over all databases with a budget of
+    /// examined entries. Returns the number of keys deleted.
+    pub fn active_expire(&self, now: u64, budget: usize) -> usize {
+        let mut deleted = 0;
+        for db in self.dbs.iter() {
+            deleted += db.expire_step(&self.stats, now, budget).1;
+        }
+        deleted
+    }
+
+    pub fn random_key(&self, db: usize, now: u64) -> Option<Bytes16> {
+        self.dbs[db].random_key(now)
+    }
+
+    pub fn hit(&self, hit: bool) {
+        if hit {
+            self.stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Values stored under keys.
+//!
+//! Strings come in three encodings, mirroring what `OBJECT ENCODING` reports
+//! in Redis: `Int` for canonical 64-bit integers (so INCR never re-parses),
+//! `Str` for strings stored as written ("embstr" up to 44 bytes, "raw"
+//! beyond), and `Raw` for strings modified in place (APPEND, SETRANGE, …),
+//! which Redis always reports as "raw". Short strings live inline in the
+//! entry, without a heap allocation.
+
+use smallvec::SmallVec;
+
+/// Bytes with 16 bytes of inline storage: fits typical keys and small values
+/// without touching the allocator.
+pub type Bytes16 = SmallVec<[u8; 16]>;
+
+/// Longest string Redis stores as "embstr".
+const EMBSTR_MAX: usize = 44;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(Bytes16),
+    Raw(Bytes16),
+    Int(i64),
+}
+
+impl Value {
+    /// Builds a string value, choosing the integer encoding when the bytes are
+    /// a canonical integer (as Redis does on SET).
+    pub fn from_bytes(data: &[u8]) -> Value {
+        if let Some(i) = parse_canonical_i64(data) {
+            return Value::Int(i);
+        }
+        Value::Str(Bytes16::from_slice(data))
+    }
+
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) | Value::Raw(_) | Value::Int(_) => "string",
+        }
+    }
+
+    /// The name OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(b) if b.len() <= EMBSTR_MAX => "embstr",
+            Value::Str(_) | Value::Raw(_) => "raw",
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::Str(_) | Value::Raw(_) | Value::Int(_))
+    }
+
+    /// Bytes of a string value, formatting integers into `scratch`.
+    pub fn string_bytes<'a>(&'a self, scratch: &'a mut itoa_buf::Buf) -> Option<&'a [u8]> {
+        match self {
+            Value::Str(b) | Value::Raw(b) => Some(b),
+            Value::Int(i) => Some(scratch.format(*i)),
+        }
+    }
+
+    /// A mutable byte buffer for in-place edits, converting to `Raw`.
+    pub fn make_raw(&mut self) -> Option<&mut Bytes16> {
+        match self {
+            Value::Int(i) => {
+                let mut b = itoa_buf::Buf::new();
+                *self = Value::Raw(Bytes16::from_slice(b.format(*i)));
+            }
+            Value::Str(b) => {
+                let taken = std::mem::take(b);
+                *self = Value::Raw(taken);
+            }
+            Value::Raw(_) => {}
+        }
+        match self {
+            Value::Raw(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Length in bytes of a string value.
+    pub fn string_len(&self) -> Option<usize> {
+        match self {
+            Value::Str(b) | Value::Raw(b) => Some(b.len()),
+            Value::Int(i) => {
+                let mut buf = itoa_buf::Buf::new();
+                Some(buf.format(*i).len())
+            }
+        }
+    }
+
+    /// Approximate heap bytes owned by this value (for MEMORY USAGE and
+    /// eviction estimates; allocator-level accounting is in the server).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Str(b) | Value::Raw(b) if b.spilled() => b.capacity(),
+            _ => 0,
+        }
+    }
+}
+
+/// Parses `data` as Redis's `string2ll` would accept it *and* print it back
+/// identically: no `+`, no leading zeros, no spaces, within i64.
+pub fn parse_canonical_i64(data: &[u8]) -> Option<i64> {
+    if data.is_empty() || data.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = match data[0] {
+        b'-' => (true, &data[1..]),
+        _ => (false, data),
+    };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        let d = (b - b'0') as i64;
+        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+    }
+    Some(v)
+}
+
+/// A stack buffer for formatting integers (avoids a dependency in this crate).
+pub mod itoa_buf {
+    pub struct Buf {
+        bytes: [u8; 20],
+    }
+
+    impl Default for Buf {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Buf {
+        pub fn new() -> Self {
+            Buf { bytes: [0; 20] }
+        }
+
+        pub fn format(&mut self, v: i64) -> &[u8] {
+            let mut n = v.unsigned_abs();
+            let mut i = self.bytes.len();
+            loop {
+                i -= 1;
+                self.bytes[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            if v < 0 {
+                i -= 1;
+                self.bytes[i] = b'-';
+            }
+            &self.bytes[i..]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_ints() {
+        assert_eq!(parse_canonical_i64(b"123"), Some(123));
+        assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_canonical_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_canonical_i64(b"0123"), None);
+        assert_eq!(parse_canonical_i64(b"-0"), None);
+        assert_eq!(parse_canonical_i64(b"+1"), None);
+        assert_eq!(parse_canonical_i64(b"0"), Some(0));
+        assert_eq!(parse_canonical_i64(b" 1"), None);
+    }
+
+    #[test]
+    fn itoa_formats_extremes() {
+        let mut b = itoa_buf::Buf::new();
+        assert_eq!(b.format(i64::MIN), b"-9223372036854775808");
+        assert_eq!(b.format(0), b"0");
+        assert_eq!(b.format(-5), b"-5");
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(Value::from_bytes(b"12").encoding(), "int");
+        assert_eq!(Value::from_bytes(b"abc").encoding(), "embstr");
+        assert_eq!(Value::from_bytes(&[b'x'; 45]).encoding(), "raw");
+        let mut v = Value::from_bytes(b"12");
+        v.make_raw().unwrap().extend_from_slice(b"3");
+        assert_eq!(v, Value::Raw(Bytes16::from_slice(b"123")));
+        assert_eq!(v.encoding(), "raw");
+    }
+}
