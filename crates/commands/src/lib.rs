@@ -1,1 +1,28 @@
+//! Command semantics.
+//!
+//! The command table is data ([`spec::CommandSpec`] rows, one table per
+//! family module) and [`dispatch`] is the single path from an argument vector
+//! to a reply. Handlers run in-process against the engine, so most tests
+//! need no socket; the server crate only moves bytes.
 
+pub mod bits;
+pub mod client;
+pub mod clients;
+pub mod config;
+pub mod connection;
+pub mod context;
+pub mod dispatch;
+pub mod error;
+pub mod keys;
+pub mod registry;
+pub mod server;
+pub mod spec;
+pub mod state;
+pub mod strings;
+pub mod txn;
+pub mod util;
+
+pub use context::{Ctx, ReplyMode, Session};
+pub use dispatch::execute;
+pub use error::{CmdError, CmdResult};
+pub use state::ServerState;

@@ -32,11 +32,19 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(value: Value) -> Self {
-        Entry { value, expire: 0, access: 0 }
+        Entry {
+            value,
+            expire: 0,
+            access: 0,
+        }
     }
 
     pub fn with_expire(value: Value, expire: u64) -> Self {
-        Entry { value, expire, access: 0 }
+        Entry {
+            value,
+            expire,
+            access: 0,
+        }
     }
 
     /// Absolute expiry in unix ms, if any.
@@ -128,11 +136,17 @@ pub struct ScanOutcome {
 
 impl Db {
     pub fn new() -> Self {
-        Db { shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect() }
+        Db {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+        }
     }
 
     fn view<'a>(&'a self, stats: &'a Stats, now: u64) -> View<'a> {
-        View { guards: Default::default(), now, stats }
+        View {
+            guards: Default::default(),
+            now,
+            stats,
+        }
     }
 
     /// Locks the shard holding `key`.
@@ -189,7 +203,10 @@ impl Db {
     /// Removes every key; returns the old contents so the caller may drop
     /// them elsewhere (FLUSHALL ASYNC).
     pub fn take_all(&self) -> Vec<Shard> {
-        self.shards.iter().map(|s| std::mem::take(&mut *s.lock())).collect()
+        self.shards
+            .iter()
+            .map(|s| std::mem::take(&mut *s.lock()))
+            .collect()
     }
 
     /// Exchanges contents with another database (SWAPDB). Locks are taken in
@@ -245,7 +262,9 @@ impl Db {
                 break;
             }
         }
-        stats.expired_keys.fetch_add(deleted as u64, Ordering::Relaxed);
+        stats
+            .expired_keys
+            .fetch_add(deleted as u64, Ordering::Relaxed);
         (examined, deleted)
     }
 
@@ -356,7 +375,9 @@ impl<'a> View<'a> {
     fn shard(&mut self, shard: usize) -> &mut Shard {
         // Commands declare their keys up front; touching an unlocked shard is
         // a bug in the command, not something a client can cause.
-        self.guards[shard].as_deref_mut().expect("command touched a key it did not lock")
+        self.guards[shard]
+            .as_deref_mut()
+            .expect("command touched a key it did not lock")
     }
 
     /// Looks a key up, deleting it first if it has expired.
@@ -474,7 +495,10 @@ impl<'a> View<'a> {
         }
         let hash = shard.hash(key);
         let table = &mut shard.tables[ti];
-        let ((_, entry), _) = table.find_entry(hash, |(k, _)| k.as_slice() == key).ok()?.remove();
+        let ((_, entry), _) = table
+            .find_entry(hash, |(k, _)| k.as_slice() == key)
+            .ok()?
+            .remove();
         shard.len -= 1;
         if entry.expire != 0 {
             shard.volatile[ti] -= 1;
@@ -491,7 +515,9 @@ impl<'a> View<'a> {
     /// false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], when: u64) -> bool {
         let (si, ti) = locate(key);
-        let Some(e) = self.get_mut(key) else { return false };
+        let Some(e) = self.get_mut(key) else {
+            return false;
+        };
         let was = e.expire != 0;
         e.expire = when;
         let is = when != 0;

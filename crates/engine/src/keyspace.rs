@@ -20,7 +20,10 @@ pub struct Keyspace {
 
 impl Keyspace {
     pub fn new(databases: usize) -> Self {
-        Keyspace { dbs: (0..databases.max(1)).map(|_| Db::new()).collect(), stats: Stats::default() }
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            stats: Stats::default(),
+        }
     }
 
     pub fn db_count(&self) -> usize {
@@ -50,7 +53,13 @@ impl Keyspace {
     }
 
     /// Locks `key` in two databases (MOVE, COPY … DB), lower index first.
-    pub fn lock_key_in_two(&self, a: usize, b: usize, key: &[u8], now: u64) -> (View<'_>, View<'_>) {
+    pub fn lock_key_in_two(
+        &self,
+        a: usize,
+        b: usize,
+        key: &[u8],
+        now: u64,
+    ) -> (View<'_>, View<'_>) {
         if a <= b {
             let va = self.lock_key(a, key, now);
             let vb = self.lock_key(b, key, now);

@@ -120,7 +120,11 @@ pub fn parse_canonical_i64(data: &[u8]) -> Option<i64> {
             return None;
         }
         let d = (b - b'0') as i64;
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
     }
     Some(v)
 }

@@ -31,8 +31,15 @@ impl ArgsBuf {
 
     /// A view of the arguments, given the buffer the request was parsed from.
     pub fn view<'a>(&'a self, read_buf: &'a [u8]) -> Args<'a> {
-        let data = if self.inline { &self.scratch[..] } else { read_buf };
-        Args { data, ranges: &self.ranges }
+        let data = if self.inline {
+            &self.scratch[..]
+        } else {
+            read_buf
+        };
+        Args {
+            data,
+            ranges: &self.ranges,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -49,7 +56,10 @@ impl ArgsBuf {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        let mut buf = ArgsBuf { inline: true, ..Default::default() };
+        let mut buf = ArgsBuf {
+            inline: true,
+            ..Default::default()
+        };
         for item in items {
             let start = buf.scratch.len();
             buf.scratch.extend_from_slice(item.as_ref());
@@ -65,7 +75,10 @@ impl ArgsBuf {
 
     /// The arguments of an owned (`from_slices`) vector.
     pub fn owned_view(&self) -> Args<'_> {
-        Args { data: &self.scratch, ranges: &self.ranges }
+        Args {
+            data: &self.scratch,
+            ranges: &self.ranges,
+        }
     }
 }
 
@@ -105,7 +118,10 @@ impl<'a> Args<'a> {
 
     /// The arguments from `from` on, as a new view.
     pub fn slice_from(&self, from: usize) -> Args<'a> {
-        Args { data: self.data, ranges: &self.ranges[from.min(self.ranges.len())..] }
+        Args {
+            data: self.data,
+            ranges: &self.ranges[from.min(self.ranges.len())..],
+        }
     }
 }
 

@@ -12,5 +12,5 @@ pub mod parser;
 pub mod reply;
 
 pub use args::{Args, ArgsBuf};
-pub use parser::{parse_request, Limits, ProtocolError};
+pub use parser::{parse_request, split_args, Limits, ProtocolError};
 pub use reply::{format_double, Proto, ReplyBuf};

@@ -27,7 +27,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { proto_max_bulk_len: 512 * 1024 * 1024, authenticated: true }
+        Limits {
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            authenticated: true,
+        }
     }
 }
 
@@ -193,6 +196,16 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// Splits a line into arguments with the quoting rules of inline commands
+/// (and of redis.conf lines): used by the config-file reader too.
+pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
+    let mut out = ArgsBuf::new();
+    out.inline = true;
+    split_inline(line, &mut out)?;
+    let view = out.view(&[]);
+    Ok(view.iter().map(|a| a.to_vec()).collect())
+}
+
 fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -311,7 +324,10 @@ mod tests {
     #[test]
     fn multibulk_pipeline() {
         let reqs = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n").unwrap();
-        assert_eq!(reqs, vec![vec![b"GET".to_vec(), b"k".to_vec()], vec![b"PING".to_vec()]]);
+        assert_eq!(
+            reqs,
+            vec![vec![b"GET".to_vec(), b"k".to_vec()], vec![b"PING".to_vec()]]
+        );
     }
 
     #[test]
@@ -319,24 +335,51 @@ mod tests {
         let full = b"*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n";
         for cut in 0..full.len() {
             let mut out = ArgsBuf::new();
-            assert_eq!(parse_request(&full[..cut], &mut out, &Limits::default()), Ok(None), "cut {cut}");
+            assert_eq!(
+                parse_request(&full[..cut], &mut out, &Limits::default()),
+                Ok(None),
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
     fn inline_with_quotes() {
         let reqs = parse_all(b"SET \"a b\" 'c\\'d' \"\\x41\\n\"\r\nPING\n").unwrap();
-        assert_eq!(reqs[0], vec![b"SET".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()]);
+        assert_eq!(
+            reqs[0],
+            vec![
+                b"SET".to_vec(),
+                b"a b".to_vec(),
+                b"c'd".to_vec(),
+                b"A\n".to_vec()
+            ]
+        );
         assert_eq!(reqs[1], vec![b"PING".to_vec()]);
     }
 
     #[test]
     fn errors_match_redis() {
-        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*1\r\n+a\r\n"), Err(ProtocolError::ExpectedDollar(b'+')));
-        assert_eq!(parse_all(b"*1\r\n$-1\r\n"), Err(ProtocolError::InvalidBulkLength));
-        assert_eq!(parse_all(b"SET \"a\r\n"), Err(ProtocolError::UnbalancedQuotes));
-        assert_eq!(parse_all(b"SET \"a\"b\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+a\r\n"),
+            Err(ProtocolError::ExpectedDollar(b'+'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-1\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"SET \"a\r\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            parse_all(b"SET \"a\"b\r\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
         assert_eq!(
             ProtocolError::ExpectedDollar(b'+').to_string(),
             "Protocol error: expected '$', got '+'"
@@ -348,15 +391,24 @@ mod tests {
     #[test]
     fn empty_requests_are_consumed() {
         let mut out = ArgsBuf::new();
-        assert_eq!(parse_request(b"*0\r\n", &mut out, &Limits::default()), Ok(Some(4)));
+        assert_eq!(
+            parse_request(b"*0\r\n", &mut out, &Limits::default()),
+            Ok(Some(4))
+        );
         assert!(out.is_empty());
-        assert_eq!(parse_request(b"\r\n", &mut out, &Limits::default()), Ok(Some(2)));
+        assert_eq!(
+            parse_request(b"\r\n", &mut out, &Limits::default()),
+            Ok(Some(2))
+        );
         assert!(out.is_empty());
     }
 
     #[test]
     fn unauthenticated_limits() {
-        let limits = Limits { authenticated: false, ..Limits::default() };
+        let limits = Limits {
+            authenticated: false,
+            ..Limits::default()
+        };
         let mut out = ArgsBuf::new();
         assert_eq!(
             parse_request(b"*11\r\n", &mut out, &limits),

@@ -24,7 +24,10 @@ pub struct ReplyBuf {
 
 impl ReplyBuf {
     pub fn new(proto: Proto) -> Self {
-        ReplyBuf { out: Vec::with_capacity(16 * 1024), proto }
+        ReplyBuf {
+            out: Vec::with_capacity(16 * 1024),
+            proto,
+        }
     }
 
     #[inline]
@@ -58,7 +61,8 @@ impl ReplyBuf {
     pub fn error(&mut self, msg: &str) {
         self.out.push(b'-');
         for &b in msg.as_bytes() {
-            self.out.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+            self.out
+                .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.out.extend_from_slice(b"\r\n");
     }
@@ -152,7 +156,9 @@ impl ReplyBuf {
     pub fn boolean(&mut self, v: bool) {
         match self.proto {
             Proto::Resp2 => self.int(v as i64),
-            Proto::Resp3 => self.out.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" }),
+            Proto::Resp3 => self
+                .out
+                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" }),
         }
     }
 
@@ -222,7 +228,11 @@ pub fn format_double(d: f64) -> String {
         return "nan".to_string();
     }
     if d.is_infinite() {
-        return if d > 0.0 { "inf".to_string() } else { "-inf".to_string() };
+        return if d > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        };
     }
     format_g(d, 17)
 }
@@ -231,7 +241,11 @@ pub fn format_double(d: f64) -> String {
 /// exponent notation when the exponent is below -4 or at least `prec`.
 pub fn format_g(d: f64, prec: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".to_string() } else { "0".to_string() };
+        return if d.is_sign_negative() {
+            "-0".to_string()
+        } else {
+            "0".to_string()
+        };
     }
     let prec = prec.max(1);
     let sci = format!("{:.*e}", prec - 1, d);
@@ -270,7 +284,10 @@ mod tests {
         assert_eq!(format_double(0.00001), "1.0000000000000001e-05");
         assert_eq!(format_double(-2.5), "-2.5");
         assert_eq!(format_double(f64::INFINITY), "inf");
-        assert_eq!(format_double(123456789012345680.0), "1.2345678901234568e+17");
+        assert_eq!(
+            format_double(123456789012345680.0),
+            "1.2345678901234568e+17"
+        );
     }
 
     #[test]

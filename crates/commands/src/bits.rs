@@ -1,0 +1,5 @@
+//! bits commands.
+
+use crate::spec::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,102 @@
+//! Per-connection state ([`Session`]) and the context a handler runs in
+//! ([`Ctx`]).
+
+use crate::clients::ClientHandle;
+use crate::spec::CommandSpec;
+use crate::state::ServerState;
+use quiver_engine::View;
+use quiver_resp::{ArgsBuf, ReplyBuf};
+use std::sync::Arc;
+
+/// CLIENT REPLY modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Suppress the reply of the next command only.
+    Skip,
+    /// Set by CLIENT REPLY SKIP itself: the mode becomes `Skip` after it.
+    SkipNext,
+}
+
+/// A MULTI block being queued.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queued: Vec<ArgsBuf>,
+    /// A queued command was rejected: EXEC must abort.
+    pub dirty: bool,
+}
+
+/// What one connection remembers between commands.
+pub struct Session {
+    pub id: u64,
+    pub db: usize,
+    pub authenticated: bool,
+    pub user: String,
+    pub handle: Arc<ClientHandle>,
+    pub multi: Option<Multi>,
+    pub reply_mode: ReplyMode,
+    /// Close the connection once the current replies are flushed (QUIT).
+    pub close_after_reply: bool,
+    /// Switch the connection into MONITOR mode after this command.
+    pub start_monitor: bool,
+    pub no_touch: bool,
+    pub no_evict: bool,
+}
+
+impl Session {
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        Session {
+            id: handle.id,
+            db: 0,
+            authenticated,
+            user: "default".to_string(),
+            handle,
+            multi: None,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            start_monitor: false,
+            no_touch: false,
+            no_evict: false,
+        }
+    }
+}
+
+/// Everything a handler may touch while it runs.
+pub struct Ctx<'a> {
+    pub server: &'a ServerState,
+    pub session: &'a mut Session,
+    pub reply: &'a mut ReplyBuf,
+    /// The command's clock in unix ms, read once per command.
+    pub now: u64,
+    pub spec: &'static CommandSpec,
+}
+
+impl<'a> Ctx<'a> {
+    /// Locks the shard of `key` in the selected database.
+    #[inline]
+    pub fn view(&self, key: &[u8]) -> View<'a> {
+        self.server
+            .keyspace
+            .lock_key(self.session.db, key, self.now)
+    }
+
+    /// Locks the shards of all `keys` in the selected database.
+    pub fn view_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> View<'a> {
+        self.server
+            .keyspace
+            .lock_keys(self.session.db, keys, self.now)
+    }
+
+    /// Locks the whole selected database.
+    pub fn view_all(&self) -> View<'a> {
+        self.server.keyspace.lock_all(self.session.db, self.now)
+    }
+
+    /// Counts one data change (for INFO's `rdb_changes_since_last_save`).
+    pub fn dirty(&self, n: u64) {
+        self.server
+            .dirty
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}

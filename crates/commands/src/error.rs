@@ -1,0 +1,61 @@
+//! Every error a command can reply with, worded exactly as Redis words it.
+//!
+//! Tests assert on these strings, and clients (redis-py, RedisVL) match on
+//! prefixes such as `WRONGTYPE` and `NOAUTH`, so they live in one place.
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CmdError {
+    #[error("ERR syntax error")]
+    Syntax,
+    #[error("ERR value is not an integer or out of range")]
+    NotInteger,
+    #[error("ERR value is not a valid float")]
+    NotFloat,
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+    #[error("ERR increment or decrement would overflow")]
+    Overflow,
+    #[error("ERR increment would produce NaN or Infinity")]
+    NanOrInfinity,
+    #[error("ERR no such key")]
+    NoSuchKey,
+    #[error("ERR index out of range")]
+    IndexOutOfRange,
+    #[error("ERR invalid expire time in '{0}' command")]
+    InvalidExpire(&'static str),
+    #[error("ERR wrong number of arguments for '{0}' command")]
+    WrongArity(String),
+    #[error("ERR DB index is out of range")]
+    DbIndexOutOfRange,
+    #[error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")]
+    StringTooLong,
+    #[error("ERR bit offset is not an integer or out of range")]
+    BitOffset,
+    #[error("ERR bit is not an integer or out of range")]
+    BitValue,
+    #[error("ERR offset is out of range")]
+    OffsetOutOfRange,
+    #[error("ERR source and destination objects are the same")]
+    SameObject,
+    #[error("NOAUTH Authentication required.")]
+    NoAuth,
+    #[error("WRONGPASS invalid username-password pair or user is disabled.")]
+    WrongPass,
+    #[error("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")]
+    UnknownSubcommand { cmd: String, sub: String },
+    #[error("ERR {0}")]
+    Err(String),
+    /// A complete error line with its own code (e.g. `EXECABORT …`).
+    #[error("{0}")]
+    Raw(String),
+}
+
+impl CmdError {
+    pub fn err(msg: impl Into<String>) -> Self {
+        CmdError::Err(msg.into())
+    }
+}
+
+pub type CmdResult = Result<(), CmdError>;

@@ -1,0 +1,5 @@
+//! keys commands.
+
+use crate::spec::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

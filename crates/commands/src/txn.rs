@@ -1,0 +1,80 @@
+//! Transactions: MULTI, EXEC, DISCARD.
+//!
+//! Queued commands are resolved again at EXEC and run through the same
+//! `dispatch::call` as direct commands, so every handler works unchanged
+//! inside a transaction. (WATCH arrives with the change-events work.)
+
+use crate::context::Ctx;
+use crate::dispatch::{begin_multi, call, resolve};
+use crate::error::{CmdError, CmdResult};
+use crate::spec::{acl, flag, CommandSpec, NO_KEYS};
+use quiver_resp::Args;
+use std::sync::atomic::Ordering;
+
+const TXN: u64 = acl::TRANSACTION;
+const FLAGS: u32 = flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        summary: "Starts a transaction.",
+        since: "1.2.0",
+        ..CommandSpec::new("multi", 1, FLAGS, NO_KEYS, TXN, "transactions", multi)
+    },
+    CommandSpec {
+        summary: "Executes all commands in a transaction.",
+        since: "1.2.0",
+        ..CommandSpec::new(
+            "exec",
+            1,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SKIP_SLOWLOG,
+            NO_KEYS,
+            TXN,
+            "transactions",
+            exec,
+        )
+    },
+    CommandSpec {
+        summary: "Discards a transaction.",
+        since: "2.0.0",
+        ..CommandSpec::new("discard", 1, FLAGS, NO_KEYS, TXN, "transactions", discard)
+    },
+];
+
+fn multi(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    if ctx.session.multi.is_some() {
+        return Err(CmdError::err("MULTI calls can not be nested"));
+    }
+    begin_multi(ctx.session);
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    if ctx.session.multi.take().is_none() {
+        return Err(CmdError::err("DISCARD without MULTI"));
+    }
+    ctx.session.handle.multi.store(u64::MAX, Ordering::Relaxed);
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let Some(multi) = ctx.session.multi.take() else {
+        return Err(CmdError::err("EXEC without MULTI"));
+    };
+    ctx.session.handle.multi.store(u64::MAX, Ordering::Relaxed);
+    if multi.dirty {
+        return Err(CmdError::Raw(
+            "EXECABORT Transaction discarded because of previous errors.".into(),
+        ));
+    }
+    ctx.reply.array(multi.queued.len());
+    for queued in &multi.queued {
+        let args = queued.owned_view();
+        match resolve(&args) {
+            Ok(entry) => call(ctx.server, ctx.session, ctx.reply, entry, args),
+            Err(e) => ctx.reply.error(&e.to_string()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! One client connection: read, execute every complete request in the
+//! buffer, flush once, repeat.
+//!
+//! Replies for a pipelined batch accumulate in one output buffer and go out
+//! in a single write once no complete request is left in the read buffer,
+//! which is what makes pipelining cheap.
+
+use bytes::{Buf, BytesMut};
+use quiver_commands::clients::ClientHandle;
+use quiver_commands::dispatch::{execute, resolve};
+use quiver_commands::spec::flag;
+use quiver_commands::{ServerState, Session};
+use quiver_resp::{parse_request, ArgsBuf, Limits, Proto, ReplyBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Flush mid-batch once this much output is pending, to bound memory.
+const FLUSH_THRESHOLD: usize = 1 << 20;
+
+/// Serves one client until it disconnects, is killed or quits.
+pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
+    let _ = stream.set_nodelay(true);
+    let auth_needed = state.config.hot.requirepass_set.load(Ordering::Relaxed);
+    let mut session = Session::new(handle.clone(), !auth_needed);
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut reply = ReplyBuf::new(Proto::Resp2);
+    let mut args = ArgsBuf::new();
+    let mut monitor: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>> = None;
+
+    'conn: loop {
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 2 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let idle = state.config.hot.timeout.load(Ordering::Relaxed);
+        let monitoring = monitor.is_some();
+        let read = tokio::select! {
+            r = stream.read_buf(&mut rbuf) => r,
+            _ = handle.killed() => break 'conn,
+            line = async {
+                match monitor.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(line) = line {
+                    if stream.write_all(&line).await.is_err() {
+                        break 'conn;
+                    }
+                }
+                continue;
+            }
+            _ = async {
+                if idle > 0 && !monitoring {
+                    tokio::time::sleep(Duration::from_secs(idle)).await
+                } else {
+                    std::future::pending().await
+                }
+            } => break 'conn,
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                state
+                    .stats
+                    .net_input_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                state.stats.total_reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let qlimit = state
+            .config
+            .hot
+            .client_query_buffer_limit
+            .load(Ordering::Relaxed);
+        if rbuf.len() > qlimit {
+            tracing::warn!(
+                client = handle.id,
+                "closing client that reached max query buffer length"
+            );
+            break;
+        }
+
+        let mut pos = 0;
+        let mut protocol_error = false;
+        loop {
+            let limits = Limits {
+                proto_max_bulk_len: state.config.hot.proto_max_bulk_len.load(Ordering::Relaxed),
+                authenticated: session.authenticated,
+            };
+            match parse_request(&rbuf[pos..], &mut args, &limits) {
+                Ok(Some(n)) => {
+                    let view = args.view(&rbuf[pos..]);
+                    if state.pause.until_ms.load(Ordering::Relaxed) != 0 && !view.is_empty() {
+                        wait_while_paused(&state, &view).await;
+                    }
+                    execute(&state, &mut session, &mut reply, view);
+                    pos += n;
+                    if session.close_after_reply || handle.is_killed() {
+                        break;
+                    }
+                    if reply.len() >= FLUSH_THRESHOLD {
+                        if flush(&state, &mut stream, &mut reply).await.is_err() {
+                            break 'conn;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    reply.error(&format!("ERR {e}"));
+                    protocol_error = true;
+                    break;
+                }
+            }
+        }
+        rbuf.advance(pos);
+        handle.query_buf.store(rbuf.len(), Ordering::Relaxed);
+        if flush(&state, &mut stream, &mut reply).await.is_err() {
+            break;
+        }
+        if protocol_error || session.close_after_reply || handle.is_killed() {
+            break;
+        }
+        if session.start_monitor && monitor.is_none() {
+            session.start_monitor = false;
+            monitor = Some(state.monitors.add(handle.id));
+        }
+    }
+    let _ = stream.shutdown().await;
+    if monitor.is_some() {
+        state.monitors.remove(handle.id);
+    }
+    state.clients.unregister(handle.id);
+}
+
+async fn flush(
+    state: &ServerState,
+    stream: &mut TcpStream,
+    reply: &mut ReplyBuf,
+) -> std::io::Result<()> {
+    if reply.is_empty() {
+        return Ok(());
+    }
+    let n = reply.len();
+    let res = stream.write_all(&reply.out).await;
+    state
+        .stats
+        .net_output_bytes
+        .fetch_add(n as u64, Ordering::Relaxed);
+    state.stats.total_writes.fetch_add(1, Ordering::Relaxed);
+    reply.clear();
+    // Give back memory after a huge reply (KEYS *, big MGET).
+    if reply.out.capacity() > 4 * FLUSH_THRESHOLD {
+        reply.out = Vec::with_capacity(READ_CHUNK);
+    }
+    res
+}
+
+/// CLIENT PAUSE: hold the command until the pause ends (or, in WRITE mode,
+/// only if the command may write).
+async fn wait_while_paused(state: &ServerState, args: &quiver_resp::Args<'_>) {
+    let affected = match resolve(args) {
+        Ok(entry) => {
+            let spec = entry.spec;
+            !state.pause.writes_only.load(Ordering::Relaxed)
+                || spec.has(flag::WRITE)
+                || spec.has(flag::MAY_REPLICATE)
+        }
+        Err(_) => false,
+    };
+    if !affected {
+        return;
+    }
+    loop {
+        let until = state.pause.until_ms.load(Ordering::Relaxed);
+        let now = quiver_engine::now_ms();
+        if until == 0 || until <= now {
+            return;
+        }
+        let wait = Duration::from_millis((until - now).min(100));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.pause.notify.notified() => {}
+        }
+    }
+}

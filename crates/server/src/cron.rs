@@ -1,0 +1,63 @@
+//! Periodic work on the main I/O thread (`hz` times a second): the active
+//! expiry cycle, so that keys nobody reads again still free their memory.
+
+use quiver_commands::ServerState;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Entries examined per step of the active expiry cycle.
+const EXPIRE_STEP: usize = 2000;
+
+pub async fn run(state: Arc<ServerState>) {
+    loop {
+        let hz = state.config.hot.hz.load(Ordering::Relaxed).clamp(1, 500);
+        let period = Duration::from_millis(1000 / hz);
+        tokio::time::sleep(period).await;
+        if state.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        active_expire(&state, period);
+        pause_expiry(&state);
+    }
+}
+
+/// Deletes expired keys for up to a quarter of the cron period (scaled by
+/// `active-expire-effort`), stopping early once few of the examined keys
+/// turn out to be expired, like Redis's adaptive cycle.
+fn active_expire(state: &ServerState, period: Duration) {
+    let effort = state
+        .config
+        .hot
+        .active_expire_effort
+        .load(Ordering::Relaxed)
+        .clamp(1, 10) as u32;
+    let budget = period * (25 + 2 * (effort - 1)) / 100;
+    let start = Instant::now();
+    loop {
+        let now = quiver_engine::now_ms();
+        let mut examined = 0;
+        let mut deleted = 0;
+        for db in 0..state.keyspace.db_count() {
+            let (e, d) = state.keyspace.db(db).expire_step(
+                &state.keyspace.stats,
+                now,
+                EXPIRE_STEP * effort as usize,
+            );
+            examined += e;
+            deleted += d;
+        }
+        if examined == 0 || deleted * 10 < examined || start.elapsed() >= budget {
+            break;
+        }
+    }
+}
+
+/// Ends a CLIENT PAUSE whose time is up and wakes the paused clients.
+fn pause_expiry(state: &ServerState) {
+    let until = state.pause.until_ms.load(Ordering::Relaxed);
+    if until != 0 && until <= quiver_engine::now_ms() {
+        state.pause.until_ms.store(0, Ordering::Relaxed);
+        state.pause.notify.notify_waiters();
+    }
+}

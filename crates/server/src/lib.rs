@@ -1,0 +1,290 @@
+//! The quiver-server binary's machinery: start-up options, listeners,
+//! connections and background tasks around the command engine.
+//!
+//! Connections run on `current_thread` tokio runtimes, one per I/O thread
+//! (`io-threads`), fed round-robin by a single acceptor; see
+//! `docs/ARCHITECTURE.md` for the measurements behind that choice.
+
+pub mod connection;
+pub mod cron;
+pub mod options;
+
+use quiver_commands::clients::ClientHandle;
+use quiver_commands::ServerState;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// A connection accepted and handed to an I/O thread.
+type Accepted = (TcpStream, SocketAddr);
+
+/// Binds the listeners named by `bind` and `port`; port 0 picks a free one.
+pub async fn bind(state: &ServerState) -> std::io::Result<Vec<TcpListener>> {
+    let port: u16 = state.config.get_i64("port") as u16;
+    let binds = state.config.get("bind");
+    let mut listeners = Vec::new();
+    for addr in binds.split_whitespace() {
+        // Redis's `-` prefix marks an optional address.
+        let (optional, addr) = match addr.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, addr),
+        };
+        let host = if addr == "*" { "0.0.0.0" } else { addr };
+        let target = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        match TcpListener::bind(&target).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => tracing::warn!("skipping optional bind address {addr}: {e}"),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(l) = listeners.first() {
+        state
+            .tcp_port
+            .store(l.local_addr()?.port() as u64, Ordering::Relaxed);
+    }
+    Ok(listeners)
+}
+
+/// Runs the server until SHUTDOWN: accepts on `listeners`, serves on
+/// `io_threads` runtimes, and runs the cron on this one.
+pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
+    let io_threads = state.config.get_i64("io-threads").max(1) as usize;
+    // Extra I/O threads each run their own current_thread runtime.
+    let mut workers: Vec<mpsc::UnboundedSender<Accepted>> = Vec::new();
+    for i in 1..io_threads {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Accepted>();
+        let st = state.clone();
+        std::thread::Builder::new()
+            .name(format!("quiver-io-{i}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!("cannot start I/O thread: {e}");
+                        return;
+                    }
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&rt, async move {
+                    while let Some((stream, peer)) = rx.recv().await {
+                        start_connection(&st, stream, peer);
+                    }
+                });
+            })
+            .expect("spawning an I/O thread at start-up");
+        workers.push(tx);
+    }
+    tokio::spawn(cron::run(state.clone()));
+    let (acc_tx, mut acc_rx) = mpsc::unbounded_channel::<Accepted>();
+    for listener in listeners {
+        let tx = acc_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok(conn) => {
+                        if tx.send(conn).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(acc_tx);
+    let mut next = 0usize;
+    loop {
+        tokio::select! {
+            conn = acc_rx.recv() => {
+                let Some((stream, peer)) = conn else { break };
+                // Round-robin over this thread (index 0) and the workers.
+                let target = next % io_threads;
+                next = next.wrapping_add(1);
+                if target == 0 {
+                    start_connection(&state, stream, peer);
+                } else if let Err(mpsc::error::SendError((stream, peer))) = workers[target - 1].send((stream, peer)) {
+                    start_connection(&state, stream, peer);
+                }
+            }
+            _ = state.shutdown.notified() => break,
+        }
+    }
+}
+
+/// Admission checks (maxclients, protected mode), then the connection task.
+fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAddr) {
+    let maxclients = state.config.hot.maxclients.load(Ordering::Relaxed);
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    if state.clients.connected.load(Ordering::Relaxed) >= maxclients {
+        state
+            .clients
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(reject(stream, b"-ERR max number of clients reached\r\n"));
+        return;
+    }
+    if state.config.hot.protected_mode.load(Ordering::Relaxed)
+        && !state.config.hot.requirepass_set.load(Ordering::Relaxed)
+        && !peer.ip().is_loopback()
+    {
+        state
+            .clients
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(reject(
+            stream,
+            b"-DENIED Quiver is running in protected mode: no password is set, so only loopback clients are served. Set requirepass, or disable protected-mode from a loopback connection.\r\n",
+        ));
+        return;
+    }
+    let fd = raw_fd(&stream);
+    let handle = Arc::new(ClientHandle::new(
+        state.clients.next_id(),
+        peer.to_string(),
+        laddr,
+        fd,
+        quiver_engine::now_ms(),
+    ));
+    state.clients.register(handle.clone());
+    apply_keepalive(state, &stream);
+    tokio::task::spawn_local(connection::serve(state.clone(), stream, handle));
+}
+
+async fn reject(mut stream: TcpStream, msg: &'static [u8]) {
+    use tokio::io::AsyncWriteExt;
+    let _ = stream.write_all(msg).await;
+    let _ = stream.shutdown().await;
+}
+
+#[cfg(unix)]
+fn raw_fd(stream: &TcpStream) -> i32 {
+    use std::os::fd::AsRawFd;
+    stream.as_raw_fd()
+}
+
+#[cfg(not(unix))]
+fn raw_fd(_stream: &TcpStream) -> i32 {
+    -1
+}
+
+#[cfg(unix)]
+fn apply_keepalive(state: &ServerState, stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let secs = state.config.get_i64("tcp-keepalive");
+    if secs <= 0 {
+        return;
+    }
+    let fd = stream.as_raw_fd();
+    let on: libc::c_int = 1;
+    let idle: libc::c_int = secs as libc::c_int;
+    // SAFETY: fd is a live socket owned by `stream`; the option values are
+    // plain integers whose size we pass.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const libc::c_void,
+            4,
+        );
+        #[cfg(target_os = "linux")]
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const libc::c_void,
+            4,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn apply_keepalive(_state: &ServerState, _stream: &TcpStream) {}
+
+/// A server running on its own thread, for tests and embedding.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<ServerState>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Starts a server on 127.0.0.1 with an ephemeral port and the given
+    /// directives applied on top of the defaults.
+    pub fn start(directives: &[(&str, &str)]) -> std::io::Result<RunningServer> {
+        let config = quiver_commands::config::Config::new();
+        config
+            .set_startup("port", "0")
+            .map_err(std::io::Error::other)?;
+        for (k, v) in directives {
+            config.set_startup(k, v).map_err(std::io::Error::other)?;
+        }
+        let state = Arc::new(ServerState::new(config));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                match bind(&st).await {
+                    Ok(listeners) => {
+                        let addr = listeners[0].local_addr();
+                        let _ = tx.send(addr);
+                        serve(st, listeners).await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            });
+        });
+        let addr = rx.recv().map_err(std::io::Error::other)??;
+        Ok(RunningServer {
+            addr,
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    /// redis:// URL of this server.
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.state.shutting_down.store(true, Ordering::SeqCst);
+        self.state.shutdown.notify_one();
+        for c in self.state.clients.all() {
+            c.kill();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
