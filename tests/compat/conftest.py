@@ -54,7 +54,10 @@ class Server:
 def start_quiver(*extra) -> Server:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="quiver-test-")
-    return Server([QUIVER_BIN, "--port", str(port), "--dir", workdir, *extra], port, workdir)
+    # DEBUG is refused unless enabled, in Quiver as in Redis; the reference
+    # server below runs with it enabled, so Quiver must too.
+    return Server([QUIVER_BIN, "--port", str(port), "--dir", workdir,
+                   "--enable-debug-command", "yes", *extra], port, workdir)
 
 
 def start_redis(*extra) -> Server:
@@ -80,3 +83,21 @@ def redis_ref():
     s = start_redis()
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def compat_server():
+    """The server the client-compatibility tests (test_redis_py.py) talk to:
+    a Quiver of its own, so their CONFIG SET/SELECT/CLIENT SETNAME calls do
+    not leak into the differential tests. With QUIVER_COMPAT_TARGET=redis it
+    is a real redis-server instead, which checks the tests themselves."""
+    s = start_redis() if os.environ.get("QUIVER_COMPAT_TARGET") == "redis" else start_quiver()
+    yield s
+    s.stop()
+
+
+# Servers run with a scratch directory as their cwd, so a relative QUIVER_BIN
+# (e.g. `QUIVER_BIN=target/debug/quiver-server pytest ...`) must be resolved
+# against the directory pytest was started from. start_quiver() reads this
+# global at call time.
+QUIVER_BIN = os.path.abspath(QUIVER_BIN)

@@ -35,6 +35,11 @@ pub struct ClientHandle {
     pub query_buf: AtomicUsize,
     pub out_buf: AtomicUsize,
     pub is_master_or_replica: bool,
+    /// Channel, pattern and shard-channel subscriptions (CLIENT LIST
+    /// `sub`/`psub`/`ssub`; a client with any is of type `pubsub`).
+    pub subscriptions: AtomicUsize,
+    pub psubscriptions: AtomicUsize,
+    pub ssubscriptions: AtomicUsize,
     killed: AtomicBool,
     kill_notify: Notify,
 }
@@ -61,6 +66,9 @@ impl ClientHandle {
             query_buf: AtomicUsize::new(0),
             out_buf: AtomicUsize::new(0),
             is_master_or_replica: false,
+            subscriptions: AtomicUsize::new(0),
+            psubscriptions: AtomicUsize::new(0),
+            ssubscriptions: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         }

@@ -394,7 +394,7 @@ pub fn normalise(dir: &Directive, value: &str) -> Result<String, String> {
         Kind::Str => Ok(value.to_string()),
         Kind::Save => {
             let parts: Vec<&str> = value.split_whitespace().collect();
-            if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+            if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
                 return Err("Invalid save parameters".into());
             }
             Ok(parts.join(" "))
@@ -460,7 +460,7 @@ fn notify_flags_string(flags: &[char]) -> String {
 
 fn normalise_obl(value: &str) -> Result<String, String> {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.is_empty() || parts.len() % 4 != 0 {
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut classes = [

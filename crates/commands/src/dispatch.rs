@@ -20,7 +20,9 @@ pub fn resolve(args: &Args<'_>) -> Result<&'static Registered, CmdError> {
     let Some(entry) = reg.lookup(name) else {
         return Err(unknown_command(args));
     };
-    if entry.subs.is_some() {
+    // A container called alone runs its own handler when its arity allows
+    // that (bare COMMAND); otherwise a subcommand is required.
+    if entry.subs.is_some() && !(args.len() == 1 && entry.spec.arity_ok(1)) {
         if args.len() < 2 {
             return Err(CmdError::WrongArity(entry.spec.name.to_string()));
         }

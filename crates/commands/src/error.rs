@@ -39,6 +39,11 @@ pub enum CmdError {
     OffsetOutOfRange,
     #[error("ERR source and destination objects are the same")]
     SameObject,
+    #[error("ERR invalid cursor")]
+    InvalidCursor,
+    /// An integer argument read as a C `int` (database indexes, …).
+    #[error("ERR value is out of range, value must between -2147483648 and 2147483647")]
+    IntOutOfRange,
     #[error("NOAUTH Authentication required.")]
     NoAuth,
     #[error("WRONGPASS invalid username-password pair or user is disabled.")]

@@ -5,6 +5,7 @@
 //! to a reply. Handlers run in-process against the engine, so most tests
 //! need no socket; the server crate only moves bytes.
 
+pub mod bitfield;
 pub mod bits;
 pub mod client;
 pub mod clients;
@@ -13,9 +14,19 @@ pub mod connection;
 pub mod context;
 pub mod dispatch;
 pub mod error;
+pub mod expire;
 pub mod keys;
+pub mod lcs;
+pub mod object;
+pub mod ldouble;
 pub mod registry;
 pub mod server;
+pub mod info;
+pub mod config_cmd;
+pub mod introspection;
+pub mod command_meta;
+pub mod slowlog;
+pub mod debug;
 pub mod spec;
 pub mod state;
 pub mod strings;

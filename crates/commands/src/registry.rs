@@ -27,6 +27,11 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::bits::COMMANDS,
         crate::keys::COMMANDS,
         crate::server::COMMANDS,
+        crate::info::COMMANDS,
+        crate::config_cmd::COMMANDS,
+        crate::introspection::COMMANDS,
+        crate::slowlog::COMMANDS,
+        crate::debug::COMMANDS,
         crate::txn::COMMANDS,
     ]
 }

@@ -160,6 +160,9 @@ pub struct ServerState {
     pub stat_reset_ms: AtomicU64,
     /// Data-changing commands since start (INFO `rdb_changes_since_last_save`).
     pub dirty: AtomicU64,
+    /// The background expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE 0 stops it,
+    /// so tests can observe lazy expiry alone).
+    pub active_expire: AtomicBool,
 }
 
 impl ServerState {
@@ -190,6 +193,7 @@ impl ServerState {
             shutting_down: AtomicBool::new(false),
             stat_reset_ms: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
+            active_expire: AtomicBool::new(true),
         }
     }
 

@@ -63,6 +63,7 @@ impl Entry {
 type Table = HashTable<(Bytes16, Entry)>;
 
 /// A group of slots behind one lock.
+#[derive(Default)]
 pub struct Shard {
     hasher: RandomState,
     /// One table per slot; empty until the shard first receives a key.
@@ -73,19 +74,6 @@ pub struct Shard {
     volatile_total: usize,
     /// Where the active expiry cycle resumes.
     expire_cursor: usize,
-}
-
-impl Default for Shard {
-    fn default() -> Self {
-        Shard {
-            hasher: RandomState::default(),
-            tables: Vec::new(),
-            volatile: Vec::new(),
-            len: 0,
-            volatile_total: 0,
-            expire_cursor: 0,
-        }
-    }
 }
 
 impl Shard {
@@ -416,6 +404,38 @@ impl<'a> View<'a> {
         self.get_mut(key).map(|e| &*e)
     }
 
+    /// Looks a key up like [`get`](Self::get) — an expired key is deleted,
+    /// not just hidden — but leaves its access time alone. Redis's read-only
+    /// introspection (EXISTS, TYPE, TTL, OBJECT) looks keys up this way: it
+    /// must reclaim expired keys as any access does, yet asking about a key
+    /// must not make it look recently used to OBJECT IDLETIME or eviction.
+    pub fn get_no_touch(&mut self, key: &[u8]) -> Option<&Entry> {
+        let now = self.now;
+        let stats = self.stats;
+        let (si, ti) = locate(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return None;
+        }
+        let hash = shard.hash(key);
+        let table = &mut shard.tables[ti];
+        match table.find_entry(hash, |(k, _)| k.as_slice() == key) {
+            Ok(occ) => {
+                if occ.get().1.is_expired(now) {
+                    occ.remove();
+                    shard.len -= 1;
+                    shard.volatile[ti] -= 1;
+                    shard.volatile_total -= 1;
+                    stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                    None
+                } else {
+                    Some(&occ.into_mut().1)
+                }
+            }
+            Err(_) => None,
+        }
+    }
+
     /// Looks a key up without updating its access time (OBJECT IDLETIME, TYPE
     /// with NO-TOUCH).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
@@ -444,7 +464,7 @@ impl<'a> View<'a> {
         let (si, ti) = locate(key);
         let shard = self.shard(si);
         let hash = shard.hash(key);
-        let hasher = shard.hasher.clone();
+        let hasher = shard.hasher;
         shard.table_mut(ti);
         let table = &mut shard.tables[ti];
         let old = match table.entry(
@@ -630,6 +650,26 @@ mod tests {
         for i in 0..5000 {
             assert!(seen.contains(format!("k{i}").as_bytes()), "missing k{i}");
         }
+    }
+
+    #[test]
+    fn get_no_touch_reclaims_but_keeps_access_time() {
+        let db = Db::new();
+        let stats = Stats::default();
+        {
+            let mut view = db.lock_all(&stats, 1_000);
+            view.insert(b"live", v("x"));
+            view.insert(b"dying", Entry::with_expire(Value::Int(1), 1_500));
+        }
+        let mut view = db.lock_all(&stats, 90_000);
+        assert_eq!(view.get_no_touch(b"live").map(|e| e.access), Some(1));
+        assert!(view.get_no_touch(b"dying").is_none());
+        assert!(view.get_no_touch(b"missing").is_none());
+        drop(view);
+        // The expired key was deleted, not merely hidden.
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 1);
     }
 
     #[test]

@@ -71,6 +71,32 @@ impl Keyspace {
         }
     }
 
+    /// Locks `key_a` in database `a` and `key_b` in database `b` (COPY … DB).
+    /// Locks are always taken in (database, shard) order — the order every
+    /// other multi-lock path follows — so two cross-database commands cannot
+    /// deadlock. With `a == b` both views would alias one database, so the
+    /// caller must use [`lock_keys`](Self::lock_keys) instead; this panics in
+    /// debug builds if asked to.
+    pub fn lock_keys_in_two(
+        &self,
+        a: usize,
+        key_a: &[u8],
+        b: usize,
+        key_b: &[u8],
+        now: u64,
+    ) -> (View<'_>, View<'_>) {
+        debug_assert_ne!(a, b, "same database: use lock_keys");
+        if a < b {
+            let va = self.lock_key(a, key_a, now);
+            let vb = self.lock_key(b, key_b, now);
+            (va, vb)
+        } else {
+            let vb = self.lock_key(b, key_b, now);
+            let va = self.lock_key(a, key_a, now);
+            (va, vb)
+        }
+    }
+
     /// SWAPDB.
     pub fn swap(&self, a: usize, b: usize) {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
@@ -117,5 +143,28 @@ impl Keyspace {
         } else {
             self.stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Entry;
+    use crate::value::Value;
+
+    #[test]
+    fn lock_keys_in_two_gives_views_of_both_databases() {
+        let ks = Keyspace::new(4);
+        {
+            let (mut hi, mut lo) = ks.lock_keys_in_two(3, b"src", 1, b"dst", 1);
+            hi.insert(b"src", Entry::new(Value::Int(1)));
+            lo.insert(b"dst", Entry::new(Value::Int(2)));
+        }
+        assert_eq!(ks.db(3).len(), 1);
+        assert_eq!(ks.db(1).len(), 1);
+        // Both orders lock and release cleanly (no self-deadlock, no leak).
+        let (mut a, mut b) = ks.lock_keys_in_two(1, b"dst", 3, b"src", 1);
+        assert!(a.get(b"dst").is_some());
+        assert!(b.get(b"src").is_some());
     }
 }

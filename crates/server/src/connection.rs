@@ -102,10 +102,10 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
                     if session.close_after_reply || handle.is_killed() {
                         break;
                     }
-                    if reply.len() >= FLUSH_THRESHOLD {
-                        if flush(&state, &mut stream, &mut reply).await.is_err() {
-                            break 'conn;
-                        }
+                    if reply.len() >= FLUSH_THRESHOLD
+                        && flush(&state, &mut stream, &mut reply).await.is_err()
+                    {
+                        break 'conn;
                     }
                 }
                 Ok(None) => break,

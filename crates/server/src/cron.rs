@@ -17,7 +17,11 @@ pub async fn run(state: Arc<ServerState>) {
         if state.shutting_down.load(Ordering::Relaxed) {
             return;
         }
-        active_expire(&state, period);
+        // DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (tests use it to
+        // observe lazy expiry alone).
+        if state.active_expire.load(Ordering::Relaxed) {
+            active_expire(&state, period);
+        }
         pause_expiry(&state);
     }
 }

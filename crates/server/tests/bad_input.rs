@@ -50,7 +50,7 @@ fn oversized_inline_and_headers_are_refused() {
     let long = vec![b'a'; 70 * 1024];
     assert_eq!(exchange(&srv, &long), "-ERR Protocol error: too big inline request\r\n");
     let mut mb = b"*".to_vec();
-    mb.extend(std::iter::repeat(b'1').take(70 * 1024));
+    mb.extend(std::iter::repeat_n(b'1', 70 * 1024));
     assert_eq!(exchange(&srv, &mb), "-ERR Protocol error: too big mbulk count string\r\n");
     assert_alive(&srv);
 }
@@ -73,7 +73,7 @@ fn query_buffer_limit_disconnects() {
     let mut s = TcpStream::connect(srv.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut payload = b"*2\r\n$3\r\nGET\r\n$3000000\r\n".to_vec();
-    payload.extend(std::iter::repeat(b'x').take(2_000_000));
+    payload.extend(std::iter::repeat_n(b'x', 2_000_000));
     // The server may close mid-write; either way it must not reply.
     let _ = s.write_all(&payload);
     let mut out = Vec::new();
