@@ -30,16 +30,42 @@ fn assert_alive(srv: &RunningServer) {
 fn protocol_errors_use_redis_wording() {
     let srv = server();
     let cases: &[(&[u8], &str)] = &[
-        (b"*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\n$abc\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$-2\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'\r\n"),
-        (b"SET \"a\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"),
-        (b"*3000000000\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\n$600000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+        (
+            b"*abc\r\n",
+            "-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$abc\r\n",
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$-2\r\n",
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n:1\r\n",
+            "-ERR Protocol error: expected '$', got ':'\r\n",
+        ),
+        (
+            b"SET \"a\r\n",
+            "-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+        (
+            b"*3000000000\r\n",
+            "-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$600000000\r\n",
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
     ];
     for (input, want) in cases {
-        assert_eq!(exchange(&srv, input), *want, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            exchange(&srv, input),
+            *want,
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
     }
     assert_alive(&srv);
 }
@@ -48,10 +74,16 @@ fn protocol_errors_use_redis_wording() {
 fn oversized_inline_and_headers_are_refused() {
     let srv = server();
     let long = vec![b'a'; 70 * 1024];
-    assert_eq!(exchange(&srv, &long), "-ERR Protocol error: too big inline request\r\n");
+    assert_eq!(
+        exchange(&srv, &long),
+        "-ERR Protocol error: too big inline request\r\n"
+    );
     let mut mb = b"*".to_vec();
     mb.extend(std::iter::repeat_n(b'1', 70 * 1024));
-    assert_eq!(exchange(&srv, &mb), "-ERR Protocol error: too big mbulk count string\r\n");
+    assert_eq!(
+        exchange(&srv, &mb),
+        "-ERR Protocol error: too big mbulk count string\r\n"
+    );
     assert_alive(&srv);
 }
 
@@ -61,7 +93,8 @@ fn announced_huge_bulk_does_not_break_the_server() {
     // the announcement, and other clients are unaffected.
     let srv = server();
     let mut s = TcpStream::connect(srv.addr).unwrap();
-    s.write_all(b"*2\r\n$3\r\nGET\r\n$500000000\r\n0123456789").unwrap();
+    s.write_all(b"*2\r\n$3\r\nGET\r\n$500000000\r\n0123456789")
+        .unwrap();
     assert_alive(&srv);
     drop(s);
     assert_alive(&srv);
@@ -78,7 +111,11 @@ fn query_buffer_limit_disconnects() {
     let _ = s.write_all(&payload);
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    assert!(out.is_empty(), "unexpected reply {:?}", String::from_utf8_lossy(&out));
+    assert!(
+        out.is_empty(),
+        "unexpected reply {:?}",
+        String::from_utf8_lossy(&out)
+    );
     assert_alive(&srv);
 }
 
@@ -107,19 +144,48 @@ fn wrong_arity_keeps_connection_usable() {
     let srv = server();
     let mut con = client(&srv);
     for (args, want) in [
-        (&["GET"][..], "ERR wrong number of arguments for 'get' command"),
-        (&["SET", "k"][..], "ERR wrong number of arguments for 'set' command"),
-        (&["INCRBY", "k"][..], "ERR wrong number of arguments for 'incrby' command"),
-        (&["SET", "k", "v", "EX", "0"][..], "ERR invalid expire time in 'set' command"),
-        (&["SET", "k", "v", "EX", "x"][..], "ERR value is not an integer or out of range"),
+        (
+            &["GET"][..],
+            "ERR wrong number of arguments for 'get' command",
+        ),
+        (
+            &["SET", "k"][..],
+            "ERR wrong number of arguments for 'set' command",
+        ),
+        (
+            &["INCRBY", "k"][..],
+            "ERR wrong number of arguments for 'incrby' command",
+        ),
+        (
+            &["SET", "k", "v", "EX", "0"][..],
+            "ERR invalid expire time in 'set' command",
+        ),
+        (
+            &["SET", "k", "v", "EX", "x"][..],
+            "ERR value is not an integer or out of range",
+        ),
         (&["SET", "k", "v", "NX", "XX"][..], "ERR syntax error"),
     ] {
         assert_eq!(err(&mut con, args), want);
     }
-    let _: () = redis::cmd("SET").arg("n").arg(i64::MAX).query(&mut con).unwrap();
-    assert_eq!(err(&mut con, &["INCR", "n"]), "ERR increment or decrement would overflow");
-    let _: () = redis::cmd("SET").arg("s").arg("abc").query(&mut con).unwrap();
-    assert_eq!(err(&mut con, &["INCR", "s"]), "ERR value is not an integer or out of range");
+    let _: () = redis::cmd("SET")
+        .arg("n")
+        .arg(i64::MAX)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        err(&mut con, &["INCR", "n"]),
+        "ERR increment or decrement would overflow"
+    );
+    let _: () = redis::cmd("SET")
+        .arg("s")
+        .arg("abc")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        err(&mut con, &["INCR", "s"]),
+        "ERR value is not an integer or out of range"
+    );
     let v: String = redis::cmd("GET").arg("s").query(&mut con).unwrap();
     assert_eq!(v, "abc", "failed commands change nothing");
 }
