@@ -512,6 +512,33 @@ pub struct Hot {
     pub protected_mode: AtomicBool,
     pub active_expire_effort: AtomicU64,
     pub enable_debug: AtomicBool,
+    /// The compact-encoding limits (`*-max-listpack-*`, `set-max-intset-entries`),
+    /// in the order of `quiver_engine::types::Limits`.
+    pub hash_max_listpack_entries: AtomicI64,
+    pub hash_max_listpack_value: AtomicI64,
+    pub set_max_intset_entries: AtomicI64,
+    pub set_max_listpack_entries: AtomicI64,
+    pub set_max_listpack_value: AtomicI64,
+    pub zset_max_listpack_entries: AtomicI64,
+    pub zset_max_listpack_value: AtomicI64,
+    pub list_max_listpack_size: AtomicI64,
+}
+
+impl Hot {
+    /// The compact-encoding limits, for the engine's collection types.
+    pub fn encoding_limits(&self) -> quiver_engine::types::Limits {
+        let g = |a: &AtomicI64| a.load(Ordering::Relaxed).max(0) as usize;
+        quiver_engine::types::Limits {
+            hash_entries: g(&self.hash_max_listpack_entries),
+            hash_value: g(&self.hash_max_listpack_value),
+            set_intset_entries: g(&self.set_max_intset_entries),
+            set_entries: g(&self.set_max_listpack_entries),
+            set_value: g(&self.set_max_listpack_value),
+            zset_entries: g(&self.zset_max_listpack_entries),
+            zset_value: g(&self.zset_max_listpack_value),
+            list_size: self.list_max_listpack_size.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// The live configuration.
@@ -545,6 +572,14 @@ impl Config {
                 protected_mode: AtomicBool::new(true),
                 active_expire_effort: AtomicU64::new(1),
                 enable_debug: AtomicBool::new(false),
+                hash_max_listpack_entries: AtomicI64::new(512),
+                hash_max_listpack_value: AtomicI64::new(64),
+                set_max_intset_entries: AtomicI64::new(512),
+                set_max_listpack_entries: AtomicI64::new(128),
+                set_max_listpack_value: AtomicI64::new(64),
+                zset_max_listpack_entries: AtomicI64::new(128),
+                zset_max_listpack_value: AtomicI64::new(64),
+                list_max_listpack_size: AtomicI64::new(-2),
             },
             file: RwLock::new(None),
         };
@@ -668,6 +703,20 @@ impl Config {
                 .active_expire_effort
                 .store(num() as u64, Ordering::Relaxed),
             "enable-debug-command" => h.enable_debug.store(v != "no", Ordering::Relaxed),
+            "hash-max-listpack-entries" => {
+                h.hash_max_listpack_entries.store(num(), Ordering::Relaxed)
+            }
+            "hash-max-listpack-value" => h.hash_max_listpack_value.store(num(), Ordering::Relaxed),
+            "set-max-intset-entries" => h.set_max_intset_entries.store(num(), Ordering::Relaxed),
+            "set-max-listpack-entries" => {
+                h.set_max_listpack_entries.store(num(), Ordering::Relaxed)
+            }
+            "set-max-listpack-value" => h.set_max_listpack_value.store(num(), Ordering::Relaxed),
+            "zset-max-listpack-entries" => {
+                h.zset_max_listpack_entries.store(num(), Ordering::Relaxed)
+            }
+            "zset-max-listpack-value" => h.zset_max_listpack_value.store(num(), Ordering::Relaxed),
+            "list-max-listpack-size" => h.list_max_listpack_size.store(num(), Ordering::Relaxed),
             _ => {}
         }
     }

@@ -42,6 +42,13 @@ pub struct Session {
     pub start_monitor: bool,
     pub no_touch: bool,
     pub no_evict: bool,
+    /// Set by a blocking command that found nothing to serve: the
+    /// connection parks the client on these keys and runs the command again
+    /// when woken (see `blocking`).
+    pub block: Option<crate::blocking::BlockRequest>,
+    /// True while EXEC runs queued commands: blocking commands must then
+    /// behave as if their timeout had expired, as in Redis.
+    pub in_exec: bool,
 }
 
 impl Session {
@@ -58,6 +65,8 @@ impl Session {
             start_monitor: false,
             no_touch: false,
             no_evict: false,
+            block: None,
+            in_exec: false,
         }
     }
 }
@@ -91,6 +100,19 @@ impl<'a> Ctx<'a> {
     /// Locks the whole selected database.
     pub fn view_all(&self) -> View<'a> {
         self.server.keyspace.lock_all(self.session.db, self.now)
+    }
+
+    /// The current compact-encoding limits for collections.
+    #[inline]
+    pub fn limits(&self) -> quiver_engine::types::Limits {
+        self.server.config.hot.encoding_limits()
+    }
+
+    /// Wakes clients blocked on `key` in the selected database (call after
+    /// a write that may satisfy BLPOP, BZPOPMIN, …).
+    #[inline]
+    pub fn signal_key(&self, key: &[u8]) {
+        self.server.blocking.signal(self.session.db, key);
     }
 
     /// Counts one data change (for INFO's `rdb_changes_since_last_save`).

@@ -111,6 +111,8 @@ fn object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
         Value::Int(i) if (0..10000).contains(i) => (i32::MAX as i64, int_rdb_len(*i)),
         Value::Int(i) => (1, int_rdb_len(*i)),
         Value::Str(b) | Value::Raw(b) => (1, len_prefix(b.len()) + b.len()),
+        // Collections: a rough size until persistence defines the real encoding.
+        other => (1, other.heap_size()),
     };
     let access = entry.access as u64;
     let line = format!(

@@ -250,7 +250,12 @@ fn clients_section(out: &mut String, s: &ServerState) {
     );
     field!(out, "client_recent_max_input_buffer", "{max_in}");
     field!(out, "client_recent_max_output_buffer", "{max_out}");
-    field!(out, "blocked_clients", "0");
+    field!(
+        out,
+        "blocked_clients",
+        "{}",
+        s.blocking.blocked_clients.load(Ordering::Relaxed)
+    );
     field!(out, "tracking_clients", "0");
     field!(out, "clients_in_timeout_table", "0");
 }

@@ -7,6 +7,7 @@
 
 pub mod bitfield;
 pub mod bits;
+pub mod blocking;
 pub mod client;
 pub mod clients;
 pub mod command_meta;

@@ -163,6 +163,8 @@ pub struct ServerState {
     /// The background expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE 0 stops it,
     /// so tests can observe lazy expiry alone).
     pub active_expire: AtomicBool,
+    /// Clients blocked on keys (BLPOP & co.) and the writers that wake them.
+    pub blocking: crate::blocking::Blocking,
 }
 
 impl ServerState {
@@ -194,6 +196,7 @@ impl ServerState {
             stat_reset_ms: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
             active_expire: AtomicBool::new(true),
+            blocking: crate::blocking::Blocking::default(),
         }
     }
 

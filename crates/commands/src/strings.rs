@@ -254,6 +254,8 @@ pub fn reply_value(reply: &mut ReplyBuf, v: &Value) {
     match v {
         Value::Str(b) | Value::Raw(b) => reply.bulk(b),
         Value::Int(i) => reply.bulk_int(*i),
+        // Callers check the type first (get_string); never a string here.
+        _ => reply.null(),
     }
 }
 
@@ -633,6 +635,7 @@ pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> Result<i64, CmdErro
                 Value::Str(b) | Value::Raw(b) => {
                     parse_canonical_i64(b).ok_or(CmdError::NotInteger)?
                 }
+                _ => return Err(CmdError::WrongType),
             };
             let new = cur.checked_add(delta).ok_or(CmdError::Overflow)?;
             e.value = Value::Int(new);
@@ -688,6 +691,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         None => None,
         Some(Value::Int(i)) => Some(Ld::from_i64(*i)),
         Some(Value::Str(b) | Value::Raw(b)) => Some(Ld::parse(b).ok_or(CmdError::NotFloat)?),
+        Some(_) => return Err(CmdError::WrongType),
     };
     let text = ldouble::incr_by_float(current, args.get(2))?;
     let value = Value::Str(Bytes16::from_slice(text.as_bytes()));

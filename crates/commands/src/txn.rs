@@ -69,6 +69,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         ));
     }
     ctx.reply.array(multi.queued.len());
+    ctx.session.in_exec = true;
     for queued in &multi.queued {
         let args = queued.owned_view();
         match resolve(&args) {
@@ -76,5 +77,6 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             Err(e) => ctx.reply.error(&e.to_string()),
         }
     }
+    ctx.session.in_exec = false;
     Ok(())
 }

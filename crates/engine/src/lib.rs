@@ -11,7 +11,9 @@ pub mod clock;
 pub mod db;
 pub mod glob;
 pub mod keyspace;
+pub mod listpack;
 pub mod slot;
+pub mod types;
 pub mod value;
 
 pub use clock::now_ms;

@@ -7,6 +7,7 @@
 //! which Redis always reports as "raw". Short strings live inline in the
 //! entry, without a heap allocation.
 
+use crate::types::{Hash, List, Set, ZSet};
 use smallvec::SmallVec;
 
 /// Bytes with 16 bytes of inline storage: fits typical keys and small values
@@ -16,11 +17,16 @@ pub type Bytes16 = SmallVec<[u8; 16]>;
 /// Longest string Redis stores as "embstr".
 const EMBSTR_MAX: usize = 44;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes16),
     Raw(Bytes16),
     Int(i64),
+    // Collections are boxed so that a table slot stays 32 bytes for every key.
+    Hash(Box<Hash>),
+    List(Box<List>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -37,6 +43,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) | Value::Raw(_) | Value::Int(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -46,6 +56,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::Hash(h) => h.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Set(st) => st.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -58,6 +72,7 @@ impl Value {
         match self {
             Value::Str(b) | Value::Raw(b) => Some(b),
             Value::Int(i) => Some(scratch.format(*i)),
+            _ => None,
         }
     }
 
@@ -73,6 +88,7 @@ impl Value {
                 *self = Value::Raw(taken);
             }
             Value::Raw(_) => {}
+            _ => return None,
         }
         match self {
             Value::Raw(b) => Some(b),
@@ -88,6 +104,7 @@ impl Value {
                 let mut buf = itoa_buf::Buf::new();
                 Some(buf.format(*i).len())
             }
+            _ => None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! which is what makes pipelining cheap.
 
 use bytes::{Buf, BytesMut};
+use quiver_commands::blocking::{BlockRequest, TimeoutReply};
 use quiver_commands::clients::ClientHandle;
 use quiver_commands::dispatch::{execute, resolve};
 use quiver_commands::spec::flag;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Flush mid-batch once this much output is pending, to bound memory.
@@ -98,6 +100,26 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
                         wait_while_paused(&state, &view).await;
                     }
                     execute(&state, &mut session, &mut reply, view);
+                    if let Some(req) = session.block.take() {
+                        // Everything before the blocking command is answered
+                        // now; later pipelined commands wait, as in Redis.
+                        if flush(&state, &mut stream, &mut reply).await.is_err() {
+                            break 'conn;
+                        }
+                        if !wait_blocked(
+                            &state,
+                            &stream,
+                            &handle,
+                            &mut session,
+                            &mut reply,
+                            view,
+                            req,
+                        )
+                        .await
+                        {
+                            break 'conn;
+                        }
+                    }
                     pos += n;
                     if session.close_after_reply || handle.is_killed() {
                         break;
@@ -134,6 +156,72 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
         state.monitors.remove(handle.id);
     }
     state.clients.unregister(handle.id);
+}
+
+/// Parks a client on the keys of its blocking command until a writer wakes
+/// it and the re-run command is served, the timeout passes, or the client
+/// goes away. Returns false if the connection must close.
+async fn wait_blocked(
+    state: &ServerState,
+    stream: &TcpStream,
+    handle: &ClientHandle,
+    session: &mut Session,
+    reply: &mut ReplyBuf,
+    args: quiver_resp::Args<'_>,
+    req: BlockRequest,
+) -> bool {
+    let notify = Arc::new(Notify::new());
+    let db = session.db;
+    state.blocking.register(db, &req.keys, handle.id, &notify);
+    let deadline = req.deadline_ms.map(|ms| {
+        let now = quiver_engine::now_ms();
+        tokio::time::Instant::now() + Duration::from_millis(ms.saturating_sub(now))
+    });
+    let mut watch_socket = true;
+    let mut served = false;
+    let keep = loop {
+        tokio::select! {
+            _ = notify.notified() => {
+                execute(state, session, reply, args);
+                if session.block.take().is_none() {
+                    served = true;
+                    break true;
+                }
+            }
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match req.on_timeout {
+                    TimeoutReply::NullArray => reply.null_array(),
+                    TimeoutReply::NullBulk => reply.null(),
+                }
+                break true;
+            }
+            _ = handle.killed() => break false,
+            peeked = async {
+                let mut b = [0u8; 1];
+                stream.peek(&mut b).await
+            }, if watch_socket => {
+                match peeked {
+                    // The client hung up while blocked.
+                    Ok(0) | Err(_) => break false,
+                    // More pipelined input: it waits in the socket until we are unblocked.
+                    Ok(_) => watch_socket = false,
+                }
+            }
+        }
+    };
+    state.blocking.unregister(db, &req.keys, handle.id);
+    if served {
+        // Pass the wake-up on: data may remain for the next client in line.
+        for k in &req.keys {
+            state.blocking.signal(db, k);
+        }
+    }
+    keep
 }
 
 async fn flush(
