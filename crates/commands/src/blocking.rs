@@ -38,11 +38,13 @@ pub struct BlockRequest {
 }
 
 type WaitKey = (usize, Vec<u8>);
+/// Clients waiting on one key, oldest first, with the handle that wakes each.
+type WaitQueue = VecDeque<(u64, Arc<Notify>)>;
 
 /// Waiter queues for every key some client is blocked on.
 #[derive(Default)]
 pub struct Blocking {
-    queues: Mutex<HashMap<WaitKey, VecDeque<(u64, Arc<Notify>)>>>,
+    queues: Mutex<HashMap<WaitKey, WaitQueue>>,
     /// Number of blocked clients (INFO `blocked_clients`).
     pub blocked_clients: AtomicUsize,
     waiters: AtomicUsize,

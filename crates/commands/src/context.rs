@@ -49,6 +49,9 @@ pub struct Session {
     /// True while EXEC runs queued commands: blocking commands must then
     /// behave as if their timeout had expired, as in Redis.
     pub in_exec: bool,
+    /// True while a blocked client re-runs its command after a wake-up:
+    /// keys of the wrong type then count as not ready instead of failing.
+    pub woken: bool,
 }
 
 impl Session {
@@ -67,6 +70,7 @@ impl Session {
             no_evict: false,
             block: None,
             in_exec: false,
+            woken: false,
         }
     }
 }

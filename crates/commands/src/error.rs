@@ -50,6 +50,51 @@ pub enum CmdError {
     WrongPass,
     #[error("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")]
     UnknownSubcommand { cmd: String, sub: String },
+    // --- hashes (HINCRBY…, HRANDFIELD, field TTLs, HGETEX/HSETEX)
+    #[error("ERR hash value is not an integer")]
+    HashNotInteger,
+    #[error("ERR hash value is not a float")]
+    HashNotFloat,
+    #[error("ERR value is NaN or Infinity")]
+    NanOrInfinityArg,
+    #[error("ERR value is out of range")]
+    ValueOutOfRange,
+    /// `getRangeLongFromObjectOrReply` without a custom message.
+    #[error("ERR value is out of range, value must between {0} and {1}")]
+    OutOfRangeBetween(i64, i64),
+    #[error("ERR Mandatory argument FIELDS is missing or not at the right position")]
+    FieldsMissing,
+    #[error("ERR The `numfields` parameter must match the number of arguments")]
+    NumFieldsMismatch,
+    #[error("ERR Number of fields must be a positive integer")]
+    NumFieldsPositive,
+    /// HEXPIRE's wording of [`CmdError::NumFieldsPositive`].
+    #[error("ERR Parameter `numFields` should be greater than 0")]
+    NumFieldsGreaterThanZero,
+    #[error("ERR invalid number of fields")]
+    InvalidNumFields,
+    #[error("ERR invalid expire time, must be >= 0")]
+    NegativeExpire,
+    #[error("ERR missing expire time")]
+    MissingExpire,
+    #[error("ERR Only one of FXX or FNX arguments can be specified")]
+    FxxFnx,
+    #[error("ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified")]
+    OneExpiryOption,
+    #[error("ERR unknown argument: {0}")]
+    UnknownArgument(String),
+    // --- sets (SPOP, SINTERCARD) and SORT; lists/zsets share the wording
+    /// `getPositiveLongFromObjectOrReply` (SPOP/LPOP counts, …).
+    #[error("ERR value is out of range, must be positive")]
+    MustBePositive,
+    #[error("ERR numkeys should be greater than 0")]
+    NumkeysNotPositive,
+    #[error("ERR Number of keys can't be greater than number of args")]
+    NumkeysTooLarge,
+    #[error("ERR LIMIT can't be negative")]
+    LimitNegative,
+    #[error("ERR One or more scores can't be converted into double")]
+    SortScoreNotDouble,
     #[error("ERR {0}")]
     Err(String),
     /// A complete error line with its own code (e.g. `EXECABORT …`).

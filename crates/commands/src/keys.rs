@@ -391,6 +391,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
     drop(view);
     if done {
         ctx.dirty(1);
+        ctx.signal_key(dst);
     }
     if nx {
         ctx.reply.int(done as i64);
@@ -434,6 +435,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     drop((src, dst));
     if moved {
         ctx.dirty(1);
+        ctx.server.blocking.signal(dst_db, key);
     }
     ctx.reply.int(moved as i64);
     Ok(())
@@ -474,6 +476,7 @@ fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     if copied {
         ctx.dirty(1);
+        ctx.server.blocking.signal(dst_db, dst_key);
     }
     ctx.reply.int(copied as i64);
     Ok(())

@@ -33,6 +33,12 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::slowlog::COMMANDS,
         crate::debug::COMMANDS,
         crate::txn::COMMANDS,
+        crate::hashes::COMMANDS,
+        crate::lists::COMMANDS,
+        crate::sets::COMMANDS,
+        crate::sort::COMMANDS,
+        crate::zsets::COMMANDS,
+        crate::zset_ops::COMMANDS,
     ]
 }
 

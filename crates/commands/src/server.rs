@@ -175,6 +175,9 @@ fn swapdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     if a != b {
         ctx.server.keyspace.swap(a as usize, b as usize);
+        // Clients blocked in either database may now find their keys.
+        ctx.server.blocking.signal_db(a as usize);
+        ctx.server.blocking.signal_db(b as usize);
     }
     ctx.dirty(1);
     ctx.reply.ok();

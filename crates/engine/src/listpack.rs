@@ -141,6 +141,36 @@ fn encode(out: &mut Vec<u8>, item: Item<'_>) {
     }
 }
 
+/// Appends one item, in this module's item format, to `out`. With
+/// [`decode_item`], lets a type keep items in storage of its own (the hash
+/// type packs them into one exact-size allocation).
+pub fn encode_item(out: &mut Vec<u8>, item: Item<'_>) {
+    encode(out, item)
+}
+
+/// Decodes the item at byte offset `pos` of `buf` (a sequence written by
+/// [`encode_item`]); returns it and the offset of the next one.
+#[inline]
+pub fn decode_item(buf: &[u8], pos: usize) -> (Item<'_>, usize) {
+    let (h, n) = get_varint(buf, pos);
+    let body = pos + n;
+    match h & 3 {
+        1 => (Item::Int(unzigzag(h >> 2)), body),
+        2 => {
+            let mut b = [0u8; 8];
+            if let Some(src) = buf.get(body..body + 8) {
+                b.copy_from_slice(src);
+            }
+            (Item::Float(f64::from_le_bytes(b)), body + 8)
+        }
+        _ => {
+            let len = (h >> 2) as usize;
+            let end = (body + len).min(buf.len());
+            (Item::Bytes(&buf[body.min(end)..end]), end)
+        }
+    }
+}
+
 fn encoded(item: Item<'_>) -> smallvec::SmallVec<[u8; 72]> {
     let mut v = Vec::new();
     encode(&mut v, item);
@@ -176,23 +206,7 @@ impl ListPack {
     /// Decodes the item at byte offset `pos`; returns it and the offset of the next one.
     #[inline]
     pub fn item_at(&self, pos: usize) -> (Item<'_>, usize) {
-        let (h, n) = get_varint(&self.buf, pos);
-        let body = pos + n;
-        match h & 3 {
-            1 => (Item::Int(unzigzag(h >> 2)), body),
-            2 => {
-                let mut b = [0u8; 8];
-                if let Some(src) = self.buf.get(body..body + 8) {
-                    b.copy_from_slice(src);
-                }
-                (Item::Float(f64::from_le_bytes(b)), body + 8)
-            }
-            _ => {
-                let len = (h >> 2) as usize;
-                let end = (body + len).min(self.buf.len());
-                (Item::Bytes(&self.buf[body..end]), end)
-            }
-        }
+        decode_item(&self.buf, pos)
     }
 
     /// Iterates items with their byte offsets.
@@ -294,6 +308,64 @@ impl ListPack {
             .map(|(i, (o, _))| (i, o))
     }
 
+    /// Appends an item for a push path (list RPUSH): encodes straight into
+    /// the buffer (no temporary) and grows it geometrically once it is past
+    /// small sizes, so long runs of pushes cost amortised O(1) instead of a
+    /// reallocation each. Returns the item's encoded size.
+    pub fn push_back_grow(&mut self, item: Item<'_>) -> usize {
+        self.reserve_for(item);
+        let before = self.buf.len();
+        encode(&mut self.buf, item);
+        self.count += 1;
+        self.buf.len() - before
+    }
+
+    /// Inserts an item at byte offset `pos` (an item boundary; `0` prepends)
+    /// like [`push_back_grow`](Self::push_back_grow): encoded at the end and
+    /// rotated into place, so no temporary buffer is allocated. Returns the
+    /// item's encoded size.
+    pub fn insert_at_offset_grow(&mut self, pos: usize, item: Item<'_>) -> usize {
+        self.reserve_for(item);
+        let before = self.buf.len();
+        encode(&mut self.buf, item);
+        let n = self.buf.len() - before;
+        let pos = pos.min(before);
+        self.buf[pos..].rotate_right(n);
+        self.count += 1;
+        n
+    }
+
+    /// Reserves room for at least `additional` more bytes, growing
+    /// geometrically (for callers that know the pack will keep growing,
+    /// such as the nodes of a long list).
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
+    /// Byte offset of the last item (`None` when empty). A forward scan:
+    /// items carry no back-links, which keeps them one byte smaller.
+    pub fn last_offset(&self) -> Option<usize> {
+        self.iter_with_offsets().last().map(|(o, _)| o)
+    }
+
+    /// Makes room for `item`: exact growth while the buffer is small (the
+    /// allocator's size classes absorb it and small collections stay tight),
+    /// doubling beyond that.
+    fn reserve_for(&mut self, item: Item<'_>) {
+        let need = match item {
+            Item::Bytes(b) => b.len() + 10,
+            _ => 18,
+        };
+        if self.buf.capacity() - self.buf.len() >= need {
+            return;
+        }
+        if self.buf.len() < 256 {
+            self.buf.reserve_exact(need);
+        } else {
+            self.buf.reserve(need);
+        }
+    }
+
     /// Releases spare capacity after removals so small values stay small.
     fn shrink(&mut self) {
         if self.buf.capacity() > self.buf.len() * 2 + 16 {
@@ -384,12 +456,64 @@ mod tests {
     }
 
     #[test]
+    fn free_encode_decode_round_trip() {
+        let mut buf = Vec::new();
+        encode_item(&mut buf, Item::Bytes(b"abc"));
+        encode_item(&mut buf, Item::Bytes(b"-42"));
+        encode_item(&mut buf, Item::Float(2.5));
+        let (a, p) = decode_item(&buf, 0);
+        let (b, p) = decode_item(&buf, p);
+        let (c, p) = decode_item(&buf, p);
+        assert_eq!(
+            (a, b, c),
+            (Item::Bytes(b"abc"), Item::Int(-42), Item::Float(2.5))
+        );
+        assert_eq!(p, buf.len());
+    }
+
+    #[test]
     fn small_ints_are_compact() {
         let mut lp = ListPack::new();
         for i in 0..10 {
             lp.push_back(Item::Bytes(format!("{i}").as_bytes()));
         }
         assert_eq!(lp.bytes(), 10);
+    }
+
+    #[test]
+    fn grow_pushes_match_plain_pushes() {
+        let mut a = ListPack::new();
+        let mut b = ListPack::new();
+        for i in 0..300i64 {
+            let s = format!("item-{i}");
+            let item = if i % 3 == 0 {
+                Item::Int(i * 1000 - 7)
+            } else {
+                Item::Bytes(s.as_bytes())
+            };
+            if i % 2 == 0 {
+                let before = a.bytes();
+                assert_eq!(a.push_back_grow(item), a.bytes() - before);
+                b.push_back(item);
+            } else {
+                let before = a.bytes();
+                assert_eq!(a.insert_at_offset_grow(0, item), a.bytes() - before);
+                b.push_front(item);
+            }
+        }
+        assert_eq!(a.len(), b.len());
+        assert_eq!(a.iter().collect::<Vec<_>>(), b.iter().collect::<Vec<_>>());
+        let mid = a.offset_of(150).unwrap();
+        a.insert_at_offset_grow(mid, Item::Bytes(b"middle"));
+        assert_eq!(a.get(150), Some(Item::Bytes(b"middle")));
+        assert_eq!(a.get(151), b.get(150));
+        let last = a.last_offset().unwrap();
+        assert_eq!(a.item_at(last).0, b.iter().last().unwrap());
+        assert_eq!(ListPack::new().last_offset(), None);
+        let mut c = ListPack::new();
+        c.reserve(100);
+        assert!(c.capacity() >= 100);
+        assert!(c.is_empty());
     }
 
     proptest::proptest! {

@@ -113,7 +113,11 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(b) | Value::Raw(b) if b.spilled() => b.capacity(),
-            _ => 0,
+            Value::Str(_) | Value::Raw(_) | Value::Int(_) => 0,
+            Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
+            Value::Set(st) => std::mem::size_of::<Set>() + st.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
         }
     }
 }

@@ -182,7 +182,9 @@ async fn wait_blocked(
     let keep = loop {
         tokio::select! {
             _ = notify.notified() => {
+                session.woken = true;
                 execute(state, session, reply, args);
+                session.woken = false;
                 if session.block.take().is_none() {
                     served = true;
                     break true;

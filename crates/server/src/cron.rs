@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 const EXPIRE_STEP: usize = 2000;
 
 pub async fn run(state: Arc<ServerState>) {
+    // Where the hash-field expiry sweep resumes in each database.
+    let mut hash_cursors = Vec::new();
     loop {
         let hz = state.config.hot.hz.load(Ordering::Relaxed).clamp(1, 500);
         let period = Duration::from_millis(1000 / hz);
@@ -21,6 +23,17 @@ pub async fn run(state: Arc<ServerState>) {
         // observe lazy expiry alone).
         if state.active_expire.load(Ordering::Relaxed) {
             active_expire(&state, period);
+            let effort = state
+                .config
+                .hot
+                .active_expire_effort
+                .load(Ordering::Relaxed)
+                .clamp(1, 10) as usize;
+            quiver_commands::hash_ttl::active_expire_fields(
+                &state,
+                &mut hash_cursors,
+                1000 * effort,
+            );
         }
         pause_expiry(&state);
     }
