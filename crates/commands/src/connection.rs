@@ -127,6 +127,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    ctx.session.unwatch_all(ctx.server);
     let s = &mut *ctx.session;
     s.db = 0;
     s.handle.db.store(0, Ordering::Relaxed);

@@ -52,9 +52,24 @@ pub struct Session {
     /// True while a blocked client re-runs its command after a wake-up:
     /// keys of the wrong type then count as not ready instead of failing.
     pub woken: bool,
+    /// Keys this client WATCHes (db, key, whether it existed at WATCH time).
+    pub watched: Vec<(usize, Vec<u8>, bool)>,
+    /// Set by writers touching a watched key: EXEC must then fail.
+    pub watch_dirty: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Session {
+    /// Drops every WATCH of this client (EXEC, DISCARD, UNWATCH, RESET, disconnect).
+    pub fn unwatch_all(&mut self, server: &ServerState) {
+        if !self.watched.is_empty() {
+            let keys: Vec<(usize, Vec<u8>)> =
+                self.watched.drain(..).map(|(d, k, _)| (d, k)).collect();
+            server.watches.unwatch(self.id, &keys);
+        }
+        self.watch_dirty
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
         Session {
             id: handle.id,
@@ -71,6 +86,8 @@ impl Session {
             block: None,
             in_exec: false,
             woken: false,
+            watched: Vec::new(),
+            watch_dirty: Default::default(),
         }
     }
 }

@@ -180,10 +180,18 @@ pub fn call(
         .stats
         .commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    if let Err(e) = result {
-        stat.failed.fetch_add(1, Ordering::Relaxed);
-        server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
-        reply.error(&e.to_string());
+    match result {
+        Err(e) => {
+            stat.failed.fetch_add(1, Ordering::Relaxed);
+            server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+            reply.error(&e.to_string());
+        }
+        Ok(()) if spec.has(flag::WRITE) && server.watches.active() => {
+            for i in crate::introspection::key_positions(spec, &args) {
+                server.watches.touch(session.db, args.get(i));
+            }
+        }
+        Ok(()) => {}
     }
     let handle = &session.handle;
     handle.last_cmd.store(entry.id, Ordering::Relaxed);

@@ -411,6 +411,27 @@ fn keys_of(args: &Args<'_>) -> Result<Vec<(usize, &'static [&'static str])>, Cmd
     Ok(out)
 }
 
+/// Positions of the keys in `cmd` (a full argument vector, name first) for
+/// the resolved command `spec`, using the same key specs as COMMAND GETKEYS
+/// (so movable keys such as ZUNIONSTORE's or SORT's STORE are found). Used
+/// by WATCH invalidation; empty when the arguments do not fit the spec.
+pub fn key_positions(spec: &CommandSpec, cmd: &Args<'_>) -> Vec<usize> {
+    let meta = command_meta::lookup(spec.name).map(|m| m.1).unwrap_or(&[]);
+    let derived = derived_key_spec(spec);
+    let specs: Vec<Ks> = if meta.is_empty() {
+        derived.into_iter().collect()
+    } else {
+        meta.to_vec()
+    };
+    let mut out = Vec::new();
+    for ks in &specs {
+        if !keys_from_spec(cmd, ks, &mut out) {
+            return Vec::new();
+        }
+    }
+    out.into_iter().map(|(i, _)| i).collect()
+}
+
 /// The actual access of commands whose key spec says `variable_flags`:
 /// SET only reads the old value with GET; BITFIELD only writes with SET or
 /// INCRBY.

@@ -27,7 +27,9 @@ pub mod keys;
 pub mod lcs;
 pub mod ldouble;
 pub mod lists;
+pub mod memory;
 pub mod object;
+pub mod persistence;
 pub mod registry;
 pub mod server;
 pub mod sets;
@@ -38,6 +40,7 @@ pub mod state;
 pub mod strings;
 pub mod txn;
 pub mod util;
+pub mod watch;
 pub mod zset_ops;
 pub mod zsets;
 

@@ -165,6 +165,8 @@ pub struct ServerState {
     pub active_expire: AtomicBool,
     /// Clients blocked on keys (BLPOP & co.) and the writers that wake them.
     pub blocking: crate::blocking::Blocking,
+    /// WATCHed keys and the EXECs they can abort.
+    pub watches: crate::watch::Watches,
 }
 
 impl ServerState {
@@ -197,6 +199,7 @@ impl ServerState {
             dirty: AtomicU64::new(0),
             active_expire: AtomicBool::new(true),
             blocking: crate::blocking::Blocking::default(),
+            watches: crate::watch::Watches::default(),
         }
     }
 

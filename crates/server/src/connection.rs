@@ -155,6 +155,7 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
     if monitor.is_some() {
         state.monitors.remove(handle.id);
     }
+    session.unwatch_all(&state);
     state.clients.unregister(handle.id);
 }
 

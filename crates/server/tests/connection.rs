@@ -96,3 +96,55 @@ fn client_setinfo_is_reported() {
     );
     assert!(err(&mut con, &["CLIENT", "SETINFO", "foo", "x"]).contains("Unrecognized option 'foo'"));
 }
+
+#[test]
+fn watch_aborts_exec_when_another_client_writes() {
+    let srv = server();
+    let mut a = client(&srv);
+    let mut b = client(&srv);
+    assert_eq!(cmd(&mut a, &["WATCH", "balance"]).unwrap(), Value::Okay);
+    assert_eq!(
+        cmd(&mut b, &["SET", "balance", "100"]).unwrap(),
+        Value::Okay
+    );
+    assert_eq!(cmd(&mut a, &["MULTI"]).unwrap(), Value::Okay);
+    cmd(&mut a, &["INCRBY", "balance", "5"]).unwrap();
+    assert_eq!(cmd(&mut a, &["EXEC"]).unwrap(), Value::Nil);
+    // The failed EXEC unwatched everything: the retry goes through.
+    assert_eq!(cmd(&mut a, &["WATCH", "balance"]).unwrap(), Value::Okay);
+    let (v,): (i64,) = redis::pipe()
+        .atomic()
+        .incr("balance", 5)
+        .query(&mut a)
+        .unwrap();
+    assert_eq!(v, 105);
+    // Writes to other keys and reads of the watched key do not abort.
+    cmd(&mut a, &["WATCH", "balance"]).unwrap();
+    cmd(&mut b, &["SET", "other", "1"]).unwrap();
+    cmd(&mut b, &["GET", "balance"]).unwrap();
+    let (v,): (i64,) = redis::pipe()
+        .atomic()
+        .incr("balance", 1)
+        .query(&mut a)
+        .unwrap();
+    assert_eq!(v, 106);
+}
+
+#[test]
+fn watch_is_released_when_the_client_disconnects() {
+    let srv = server();
+    {
+        let mut a = client(&srv);
+        cmd(&mut a, &["WATCH", "k"]).unwrap();
+    }
+    // The watcher is gone; writes keep working and nothing leaks.
+    let mut b = client(&srv);
+    for _ in 0..50 {
+        if !srv.state.watches.active() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!srv.state.watches.active());
+    assert_eq!(cmd(&mut b, &["SET", "k", "1"]).unwrap(), Value::Okay);
+}
