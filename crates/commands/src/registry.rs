@@ -10,12 +10,12 @@ pub struct Registered {
     pub spec: &'static CommandSpec,
     pub id: usize,
     /// For containers (CONFIG, CLIENT, …): subcommand name → entry index.
-    pub subs: Option<HashMap<&'static str, usize>>,
+    pub subs: Option<HashMap<&'static [u8], usize>>,
     pub parent: Option<usize>,
 }
 
 pub struct Registry {
-    by_name: HashMap<&'static str, usize>,
+    by_name: HashMap<&'static [u8], usize>,
     pub entries: Vec<Registered>,
 }
 
@@ -32,6 +32,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::introspection::COMMANDS,
         crate::slowlog::COMMANDS,
         crate::debug::COMMANDS,
+        crate::memory::COMMANDS,
+        crate::persistence::COMMANDS,
         crate::txn::COMMANDS,
         crate::hashes::COMMANDS,
         crate::lists::COMMANDS,
@@ -57,7 +59,7 @@ impl Registry {
                     subs: None,
                     parent: None,
                 });
-                reg.by_name.insert(spec.name, id);
+                reg.by_name.insert(spec.name.as_bytes(), id);
                 if !spec.subcommands.is_empty() {
                     let mut subs = HashMap::new();
                     for sub in spec.subcommands {
@@ -69,7 +71,7 @@ impl Registry {
                             parent: Some(id),
                         });
                         let short = sub.name.split_once('|').map(|(_, s)| s).unwrap_or(sub.name);
-                        subs.insert(short, sid);
+                        subs.insert(short.as_bytes(), sid);
                     }
                     reg.entries[id].subs = Some(subs);
                 }
@@ -108,9 +110,9 @@ impl Registry {
 }
 
 /// ASCII-lowercases `name` into `buf`; `None` if too long to be a command
-/// or not UTF-8 (no command name is either).
+/// name (the lookup then fails without allocating).
 #[inline]
-fn lowercase_into<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b str> {
+fn lowercase_into<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     if name.len() > buf.len() {
         return None;
     }
@@ -118,7 +120,7 @@ fn lowercase_into<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b str> {
     for (o, b) in out.iter_mut().zip(name) {
         *o = b.to_ascii_lowercase();
     }
-    std::str::from_utf8(out).ok()
+    Some(out)
 }
 
 /// The process-wide command table.

@@ -144,13 +144,14 @@ impl Db {
             guards: Default::default(),
             now,
             stats,
+            memo: Memo::default(),
         }
     }
 
     /// Locks the shard holding `key`.
     pub fn lock_key<'a>(&'a self, key: &[u8], stats: &'a Stats, now: u64) -> View<'a> {
         let mut v = self.view(stats, now);
-        let (shard, _) = locate(key);
+        let (shard, _) = v.memo.locate(key);
         v.guards[shard] = Some(self.shards[shard].lock());
         v
     }
@@ -366,9 +367,63 @@ pub struct View<'a> {
     /// cannot expire halfway through a command.
     pub now: u64,
     stats: &'a Stats,
+    memo: Memo,
+}
+
+/// Longest key whose location a view remembers.
+const MEMO_KEY: usize = 32;
+
+/// The last key a view located, with its slot and hash: a command usually
+/// looks the same key up several times (lock, read, write), and this spares
+/// recomputing CRC16 and the table hash each time.
+#[derive(Default)]
+struct Memo {
+    /// Key length + 1; 0 when empty.
+    len: u8,
+    key: [u8; MEMO_KEY],
+    loc: (usize, usize),
+    hash: Option<u64>,
+}
+
+impl Memo {
+    #[inline]
+    fn hit(&self, key: &[u8]) -> bool {
+        self.len as usize == key.len() + 1 && &self.key[..key.len()] == key
+    }
+
+    #[inline]
+    fn locate(&mut self, key: &[u8]) -> (usize, usize) {
+        if self.hit(key) {
+            return self.loc;
+        }
+        let loc = locate(key);
+        if key.len() <= MEMO_KEY {
+            self.key[..key.len()].copy_from_slice(key);
+            self.len = key.len() as u8 + 1;
+            self.loc = loc;
+            self.hash = None;
+        }
+        loc
+    }
 }
 
 impl<'a> View<'a> {
+    /// Shard index, table index and table hash of `key`, memoised.
+    #[inline]
+    fn position(&mut self, key: &[u8]) -> (usize, usize, u64) {
+        let (si, ti) = self.memo.locate(key);
+        if self.memo.hit(key) {
+            if let Some(h) = self.memo.hash {
+                return (si, ti, h);
+            }
+            let h = self.shard(si).hash(key);
+            self.memo.hash = Some(h);
+            return (si, ti, h);
+        }
+        let h = self.shard(si).hash(key);
+        (si, ti, h)
+    }
+
     #[inline]
     fn shard(&mut self, shard: usize) -> &mut Shard {
         // Commands declare their keys up front; touching an unlocked shard is
@@ -383,9 +438,8 @@ impl<'a> View<'a> {
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
         let stats = self.stats;
-        let (si, ti) = locate(key);
+        let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
-        let hash = shard.hash(key);
         if shard.tables.is_empty() {
             return None;
         }
@@ -422,12 +476,11 @@ impl<'a> View<'a> {
     pub fn get_no_touch(&mut self, key: &[u8]) -> Option<&Entry> {
         let now = self.now;
         let stats = self.stats;
-        let (si, ti) = locate(key);
+        let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
         if shard.tables.is_empty() {
             return None;
         }
-        let hash = shard.hash(key);
         let table = &mut shard.tables[ti];
         match table.find_entry(hash, |s| s.key.as_slice() == key) {
             Ok(occ) => {
@@ -450,12 +503,11 @@ impl<'a> View<'a> {
     /// with NO-TOUCH).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
         let now = self.now;
-        let (si, ti) = locate(key);
+        let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
         if shard.tables.is_empty() {
             return None;
         }
-        let hash = shard.hash(key);
         match shard.tables[ti].find(hash, |s| s.key.as_slice() == key) {
             Some(slot) if !slot.entry.is_expired(now) => Some(&slot.entry),
             _ => None,
@@ -471,9 +523,8 @@ impl<'a> View<'a> {
         let now = self.now;
         entry.access = (now / 1000) as u32;
         let new_volatile = entry.expire != 0;
-        let (si, ti) = locate(key);
+        let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
-        let hash = shard.hash(key);
         let hasher = shard.hasher;
         shard.table_mut(ti);
         let table = &mut shard.tables[ti];
@@ -521,12 +572,11 @@ impl<'a> View<'a> {
     /// Deletes `key`, returning its entry if it was live.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let now = self.now;
-        let (si, ti) = locate(key);
+        let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
         if shard.tables.is_empty() {
             return None;
         }
-        let hash = shard.hash(key);
         let table = &mut shard.tables[ti];
         let (slot, _) = table
             .find_entry(hash, |s| s.key.as_slice() == key)
@@ -548,7 +598,7 @@ impl<'a> View<'a> {
     /// Sets (or with 0, clears) the absolute expiry of a live key. Returns
     /// false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], when: u64) -> bool {
-        let (si, ti) = locate(key);
+        let (si, ti) = self.memo.locate(key);
         let Some(e) = self.get_mut(key) else {
             return false;
         };
