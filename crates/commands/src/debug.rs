@@ -1,6 +1,6 @@
 //! DEBUG: the handful of subcommands test suites rely on (SLEEP, OBJECT,
-//! SET-ACTIVE-EXPIRE). Refused unless `enable-debug-command` allows it, as
-//! in Redis 7.
+//! SET-ACTIVE-EXPIRE, ERROR, CHANGE-REPL-ID). Refused unless
+//! `enable-debug-command` allows it, as in Redis 7.
 
 use crate::context::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -60,6 +60,10 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             ctx.reply,
             "DEBUG",
             &[
+                "CHANGE-REPL-ID",
+                "    Change the replication IDs of the instance (a no-op: Quiver has no replication).",
+                "ERROR <string>",
+                "    Reply with a protocol error whose message is <string>, verbatim.",
                 "OBJECT <key>",
                 "    Low-level facts about the value stored at <key>.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -90,6 +94,17 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             != 0;
         ctx.server.active_expire.store(on, Ordering::Relaxed);
         ctx.reply.ok();
+    } else if eq_ic(sub, "error") && argc == 3 {
+        // Client test suites use this to fake server errors (`LOADING …`,
+        // `READONLY …`, `OOM …`), so the message is the whole error line:
+        // no `ERR` prefix is added. The reply writer turns CR/LF into spaces.
+        return Err(CmdError::Raw(
+            String::from_utf8_lossy(args.get(2)).into_owned(),
+        ));
+    } else if eq_ic(sub, "change-repl-id") && argc == 2 {
+        // Redis regenerates its replication IDs here. Quiver has no
+        // replication yet, so there are no IDs any replica could hold.
+        ctx.reply.ok();
     } else if eq_ic(sub, "object") && argc == 3 {
         object(ctx, args.get(2))?;
     } else {
@@ -102,6 +117,7 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 fn object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
     let now_s = ctx.now / 1000;
     let mut view = ctx.view(key);
+    let access = view.last_access(key).unwrap_or(0) as u64;
     let Some(entry) = view.peek(key) else {
         return Err(CmdError::NoSuchKey);
     };
@@ -114,7 +130,6 @@ fn object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
         // Collections: a rough size until persistence defines the real encoding.
         other => (1, other.heap_size()),
     };
-    let access = entry.access as u64;
     let line = format!(
         "Value at:0x{addr:x} refcount:{refcount} encoding:{} serializedlength:{serialized} lru:{} lru_seconds_idle:{}",
         entry.value.encoding(),

@@ -95,11 +95,12 @@ const POLICY_NOTE: &str = "Please note that when switching between policies at r
 fn with_entry(
     ctx: &mut Ctx<'_>,
     args: &Args<'_>,
-    f: impl FnOnce(&Ctx<'_>, &Entry) -> Result<i64, CmdError>,
+    f: impl FnOnce(&Ctx<'_>, &Entry, u32) -> Result<i64, CmdError>,
 ) -> CmdResult {
     let key = args.get(2);
     let mut view = ctx.view(key);
-    let result = view.get_no_touch(key).map(|e| f(ctx, e));
+    let access = view.last_access(key).unwrap_or(0);
+    let result = view.get_no_touch(key).map(|e| f(ctx, e, access));
     drop(view);
     ctx.server.keyspace.hit(result.is_some());
     match result {
@@ -129,7 +130,7 @@ fn encoding(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// Redis shares small integers between keys unless an LRU/LFU policy with a
 /// memory limit needs per-object access data; those report a huge refcount.
 fn refcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    with_entry(ctx, &args, |ctx, e| {
+    with_entry(ctx, &args, |ctx, e, _access| {
         let shareable = match e.value {
             Value::Int(i) => (0..SHARED_INTEGERS).contains(&i),
             _ => false,
@@ -147,13 +148,13 @@ fn refcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// Seconds since the key was last accessed (whole seconds, like Redis's LRU
 /// clock). Meaningless under an LFU policy, where Redis refuses.
 fn idletime(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    with_entry(ctx, &args, |ctx, e| {
+    with_entry(ctx, &args, |ctx, _e, access| {
         if policy(ctx).contains("lfu") {
             return Err(CmdError::err(format!(
                 "An LFU maxmemory policy is selected, idle time not tracked. {POLICY_NOTE}"
             )));
         }
-        Ok(((ctx.now / 1000) as i64 - i64::from(e.access)).max(0))
+        Ok(((ctx.now / 1000) as i64 - i64::from(access)).max(0))
     })
 }
 
@@ -162,13 +163,13 @@ fn idletime(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// default `lfu-decay-time`): right for keys that are written and then left
 /// alone, an underestimate for keys read often.
 fn freq(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    with_entry(ctx, &args, |ctx, e| {
+    with_entry(ctx, &args, |ctx, _e, access| {
         if !policy(ctx).contains("lfu") {
             return Err(CmdError::err(format!(
                 "An LFU maxmemory policy is not selected, access frequency not tracked. {POLICY_NOTE}"
             )));
         }
-        let idle_min = ((ctx.now / 1000) as i64 - i64::from(e.access)).max(0) / 60;
+        let idle_min = ((ctx.now / 1000) as i64 - i64::from(access)).max(0) / 60;
         Ok((LFU_INIT_VAL - idle_min).max(0))
     })
 }

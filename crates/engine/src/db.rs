@@ -7,6 +7,7 @@
 //! anything looks at it, so callers never see one.
 
 use crate::keyspace::Stats;
+use crate::node::Node;
 use crate::slot::key_slot;
 use crate::value::{Bytes16, Value};
 use crate::{SHARDS, SLOTS, SLOTS_PER_SHARD};
@@ -17,8 +18,8 @@ use rand::Rng;
 use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 
-/// What a key maps to: the value, its absolute expiry, and when it was last
-/// touched (for OBJECT IDLETIME and, later, LRU eviction).
+/// What a key maps to: the value and its absolute expiry. (When it was last
+/// touched lives in the node that holds the entry: see [`Node`].)
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
@@ -26,25 +27,15 @@ pub struct Entry {
     /// that every change goes through [`View`], which keeps the volatile-key
     /// counters the active expiry cycle relies on.
     expire: u64,
-    /// Last access, in seconds since the unix epoch.
-    pub access: u32,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Self {
-        Entry {
-            value,
-            expire: 0,
-            access: 0,
-        }
+        Entry { value, expire: 0 }
     }
 
     pub fn with_expire(value: Value, expire: u64) -> Self {
-        Entry {
-            value,
-            expire,
-            access: 0,
-        }
+        Entry { value, expire }
     }
 
     /// Absolute expiry in unix ms, if any.
@@ -60,17 +51,10 @@ impl Entry {
     }
 }
 
-/// A key and its entry. Tables hold boxed slots: an 8-byte pointer per
-/// bucket means the hash table's inevitable slack (it is between 44% and
-/// 87% full) costs 8 bytes per empty bucket instead of a whole 72-byte
-/// slot, which is what brings memory per key below Redis's (see
-/// docs/ARCHITECTURE.md).
-pub struct Slot {
-    pub key: Bytes16,
-    pub entry: Entry,
-}
-
-type Table = HashTable<Box<Slot>>;
+/// Tables hold a thin pointer per bucket to a [`Node`] (entry + key in one
+/// allocation): an open-addressing table is 44–87% full, and empty buckets
+/// then cost 8 bytes instead of a whole slot (see docs/ARCHITECTURE.md).
+type Table = HashTable<Node>;
 
 /// A group of slots behind one lock.
 #[derive(Default)]
@@ -244,7 +228,7 @@ impl Db {
                 let mut removed_volatile = 0;
                 examined += s.tables[t].len();
                 s.tables[t].retain(|slot| {
-                    if slot.entry.is_expired(now) {
+                    if slot.entry().is_expired(now) {
                         removed += 1;
                         removed_volatile += 1;
                         false
@@ -290,8 +274,8 @@ impl Db {
                         empty_budget = empty_budget.saturating_sub(1);
                     }
                     for slot in t.iter() {
-                        if !slot.entry.is_expired(now) && keep(&slot.key, &slot.entry.value) {
-                            keys.push(slot.key.clone());
+                        if !slot.entry().is_expired(now) && keep(slot.key(), &slot.entry().value) {
+                            keys.push(Bytes16::from_slice(slot.key()));
                         }
                     }
                 } else {
@@ -313,8 +297,8 @@ impl Db {
             let s = shard.lock();
             for t in s.tables.iter() {
                 for slot in t.iter() {
-                    if !slot.entry.is_expired(now) {
-                        f(&slot.key, &slot.entry);
+                    if !slot.entry().is_expired(now) {
+                        f(slot.key(), slot.entry());
                     }
                 }
             }
@@ -336,8 +320,8 @@ impl Db {
                 }
                 let pick = rng.gen_range(0..n);
                 if let Some(slot) = t.iter().nth(pick) {
-                    if !slot.entry.is_expired(now) {
-                        return Some(slot.key.clone());
+                    if !slot.entry().is_expired(now) {
+                        return Some(Bytes16::from_slice(slot.key()));
                     }
                 }
             }
@@ -444,9 +428,9 @@ impl<'a> View<'a> {
             return None;
         }
         let table = &mut shard.tables[ti];
-        match table.find_entry(hash, |s| s.key.as_slice() == key) {
+        match table.find_entry(hash, |s| s.key() == key) {
             Ok(occ) => {
-                if occ.get().entry.is_expired(now) {
+                if occ.get().entry().is_expired(now) {
                     occ.remove();
                     shard.len -= 1;
                     shard.volatile[ti] -= 1;
@@ -454,9 +438,9 @@ impl<'a> View<'a> {
                     stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     None
                 } else {
-                    let e = &mut occ.into_mut().entry;
-                    e.access = (now / 1000) as u32;
-                    Some(e)
+                    let node = occ.into_mut();
+                    node.set_access((now / 1000) as u32);
+                    Some(node.entry_mut())
                 }
             }
             Err(_) => None,
@@ -482,9 +466,9 @@ impl<'a> View<'a> {
             return None;
         }
         let table = &mut shard.tables[ti];
-        match table.find_entry(hash, |s| s.key.as_slice() == key) {
+        match table.find_entry(hash, |s| s.key() == key) {
             Ok(occ) => {
-                if occ.get().entry.is_expired(now) {
+                if occ.get().entry().is_expired(now) {
                     occ.remove();
                     shard.len -= 1;
                     shard.volatile[ti] -= 1;
@@ -492,7 +476,7 @@ impl<'a> View<'a> {
                     stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     None
                 } else {
-                    Some(&occ.into_mut().entry)
+                    Some(occ.into_mut().entry())
                 }
             }
             Err(_) => None,
@@ -508,9 +492,41 @@ impl<'a> View<'a> {
         if shard.tables.is_empty() {
             return None;
         }
-        match shard.tables[ti].find(hash, |s| s.key.as_slice() == key) {
-            Some(slot) if !slot.entry.is_expired(now) => Some(&slot.entry),
+        match shard.tables[ti].find(hash, |s| s.key() == key) {
+            Some(slot) if !slot.entry().is_expired(now) => Some(slot.entry()),
             _ => None,
+        }
+    }
+
+    /// When `key` was last touched (unix seconds), without touching it or
+    /// reclaiming it: for OBJECT IDLETIME / FREQ and DEBUG OBJECT.
+    pub fn last_access(&mut self, key: &[u8]) -> Option<u32> {
+        let now = self.now;
+        let (si, ti, hash) = self.position(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return None;
+        }
+        match shard.tables[ti].find(hash, |s| s.key() == key) {
+            Some(node) if !node.entry().is_expired(now) => Some(node.access()),
+            _ => None,
+        }
+    }
+
+    /// Overwrites when `key` was last touched (tests and DEBUG use it to
+    /// make a key look idle). Returns false if the key does not exist.
+    pub fn set_last_access(&mut self, key: &[u8], secs: u32) -> bool {
+        let (si, ti, hash) = self.position(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return false;
+        }
+        match shard.tables[ti].find_mut(hash, |s| s.key() == key) {
+            Some(node) => {
+                node.set_access(secs);
+                true
+            }
+            None => false,
         }
     }
 
@@ -519,29 +535,23 @@ impl<'a> View<'a> {
     }
 
     /// Stores `entry` under `key`, returning the live entry it replaced.
-    pub fn insert(&mut self, key: &[u8], mut entry: Entry) -> Option<Entry> {
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let now = self.now;
-        entry.access = (now / 1000) as u32;
+        let access = (now / 1000) as u32;
         let new_volatile = entry.expire != 0;
         let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
         let hasher = shard.hasher;
         shard.table_mut(ti);
         let table = &mut shard.tables[ti];
-        let old = match table.entry(
-            hash,
-            |s| s.key.as_slice() == key,
-            |s| hasher.hash_one(s.key.as_slice()),
-        ) {
+        let old = match table.entry(hash, |s| s.key() == key, |s| hasher.hash_one(s.key())) {
             TableEntry::Occupied(mut occ) => {
-                let old = std::mem::replace(&mut occ.get_mut().entry, entry);
-                Some(old)
+                let node = occ.get_mut();
+                node.set_access(access);
+                Some(std::mem::replace(node.entry_mut(), entry))
             }
             TableEntry::Vacant(vac) => {
-                vac.insert(Box::new(Slot {
-                    key: Bytes16::from_slice(key),
-                    entry,
-                }));
+                vac.insert(Node::new(key, entry, access));
                 None
             }
         };
@@ -578,11 +588,8 @@ impl<'a> View<'a> {
             return None;
         }
         let table = &mut shard.tables[ti];
-        let (slot, _) = table
-            .find_entry(hash, |s| s.key.as_slice() == key)
-            .ok()?
-            .remove();
-        let Slot { entry, .. } = *slot;
+        let (slot, _) = table.find_entry(hash, |s| s.key() == key).ok()?.remove();
+        let entry = slot.into_entry();
         shard.len -= 1;
         if entry.expire != 0 {
             shard.volatile[ti] -= 1;
@@ -726,7 +733,8 @@ mod tests {
             view.insert(b"dying", Entry::with_expire(Value::Int(1), 1_500));
         }
         let mut view = db.lock_all(&stats, 90_000);
-        assert_eq!(view.get_no_touch(b"live").map(|e| e.access), Some(1));
+        assert!(view.get_no_touch(b"live").is_some());
+        assert_eq!(view.last_access(b"live"), Some(1));
         assert!(view.get_no_touch(b"dying").is_none());
         assert!(view.get_no_touch(b"missing").is_none());
         drop(view);

@@ -12,6 +12,7 @@ pub mod db;
 pub mod glob;
 pub mod keyspace;
 pub mod listpack;
+pub mod node;
 pub mod slot;
 pub mod types;
 pub mod value;
