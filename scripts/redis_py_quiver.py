@@ -45,6 +45,24 @@ FAMILIES = [
         r"|swapdb|flushall|flushdb|interrupted_command|shutdown.*|failover|replicaof"
         r"|sync|psync",
     ),
+    (
+        "hashes",
+        r"h(del|exists|get|getall|getdel|getex|incrby|incrbyfloat|keys|len|mget|mset|randfield"
+        r"|scan|scan_iter|set|setex|setnx|strlen|vals)(_.*)?|hget_and_hset.*|hexpire.*|hpexpire.*"
+        r"|hpersist.*|httl.*|hpttl.*|hexpiretime.*|hpexpiretime.*",
+    ),
+    (
+        "lists",
+        r"binary_lists|lists_with_.*|blmove.*|blmpop|blpop|brpop|brpoplpush.*|lindex|linsert|llen"
+        r"|lmove.*|lmpop|lpop.*|lpos|lpush.*|lrange|lrem|lset|ltrim|rpop.*|rpoplpush|rpush.*",
+    ),
+    (
+        "sets",
+        r"sadd|scard|sdiff|sdiffcard|sdiffstore|sinter|sintercard|sinterstore|sismember|smembers"
+        r"|smismember|smove|spop.*|srandmember.*|srem|sscan|sscan_iter|sunion|sunioncard|sunionstore",
+    ),
+    ("sort", r"sort_.*"),
+    ("zsets", r"bz(mpop|popmax|popmin)|z[a-z]+(_.*)?"),
 ]
 FAMILY_RE = [(name, re.compile("(?:%s)$" % pat)) for name, pat in FAMILIES]
 
@@ -64,6 +82,9 @@ FILE_FAMILIES = {
     "tests/test_asyncio/test_encoding.py": "connection",
     "tests/test_asyncio/test_retry.py": "connection",
     "tests/test_asyncio/test_pipeline.py": "pipeline",
+    # Hash field expiration (HEXPIRE & co., HGETDEL/HGETEX/HSETEX).
+    "tests/test_hash.py": "hashes",
+    "tests/test_asyncio/test_hash.py": "hashes",
 }
 COMMAND_FILES = {"tests/test_commands.py", "tests/test_asyncio/test_commands.py"}
 

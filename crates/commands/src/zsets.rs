@@ -368,6 +368,26 @@ pub(crate) fn parse_timeout(arg: &[u8], now: u64) -> Result<Option<u64>, CmdErro
 // ---------------------------------------------------------------------------
 // Replies
 
+/// Writes a score as `ReplyBuf::double` would (`%.17g`), without its
+/// formatting cost for the common integral scores: those below 1e17 print
+/// as plain integers under `%.17g`, so they go through `itoa`.
+#[inline]
+pub(crate) fn reply_score(reply: &mut ReplyBuf, score: f64) {
+    if score.fract() == 0.0 && score.abs() < 1e17 && (score != 0.0 || score.is_sign_positive()) {
+        let mut b = itoa::Buffer::new();
+        let digits = b.format(score as i64).as_bytes();
+        if reply.is_resp3() {
+            reply.raw(b",");
+            reply.raw(digits);
+            reply.raw(b"\r\n");
+        } else {
+            reply.bulk(digits);
+        }
+    } else {
+        reply.double(score);
+    }
+}
+
 /// Writes one element of a WITHSCORES reply: a [member, score] pair in
 /// RESP3, two flat items in RESP2.
 #[inline]
@@ -376,7 +396,7 @@ pub(crate) fn emit_pair(reply: &mut ReplyBuf, member: &[u8], score: f64) {
         reply.array(2);
     }
     reply.bulk(member);
-    reply.double(score);
+    reply_score(reply, score);
 }
 
 /// The array header for `n` elements, with or without scores.
@@ -508,7 +528,18 @@ fn zadd_generic<'a>(
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
     let mut last_score = 0.0;
     let mut nan = false;
+    let plain = !(f.nx || f.xx || f.gt || f.lt || f.incr);
     for (score, member) in pairs {
+        if plain {
+            // No condition to test first: one lookup instead of two.
+            match z.insert(member, score, &limits) {
+                None => added += 1,
+                Some(old) if old != score => updated += 1,
+                Some(_) => {}
+            }
+            processed += 1;
+            continue;
+        }
         match z.score(member) {
             Some(cur) => {
                 if f.nx {
@@ -558,7 +589,7 @@ fn zadd_generic<'a>(
     }
     if f.incr {
         if processed > 0 {
-            ctx.reply.double(last_score);
+            reply_score(ctx.reply, last_score);
         } else {
             ctx.reply.null();
         }
@@ -575,7 +606,7 @@ fn zscore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let key = args.get(1);
     let mut view = ctx.view(key);
     match read(&mut view, key)?.and_then(|z| z.score(args.get(2))) {
-        Some(s) => ctx.reply.double(s),
+        Some(s) => reply_score(ctx.reply, s),
         None => ctx.reply.null(),
     }
     Ok(())
@@ -589,7 +620,7 @@ fn zmscore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     reply.array(args.len() - 2);
     for m in args.iter().skip(2) {
         match z.and_then(|z| z.score(m)) {
-            Some(s) => reply.double(s),
+            Some(s) => reply_score(reply, s),
             None => reply.null(),
         }
     }
@@ -657,7 +688,7 @@ fn rank_generic(ctx: &mut Ctx<'_>, args: Args<'_>, rev: bool) -> CmdResult {
         (Some((r, s)), true) => {
             reply.array(2);
             reply.int(r as i64);
-            reply.double(s);
+            reply_score(reply, s);
         }
         (None, false) => reply.null(),
         (None, true) => reply.null_array(),
@@ -947,7 +978,7 @@ fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
                 reply.array(2);
             }
             reply.bulk(m);
-            reply.double(s);
+            reply_score(reply, s);
         });
         drop(view);
         ctx.dirty(n as u64);
@@ -979,7 +1010,7 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
         reply.bulk(key);
         pop_from(&mut view, key, max, 1, |m, s| {
             reply.bulk(m);
-            reply.double(s);
+            reply_score(reply, s);
         });
         drop(view);
         ctx.dirty(1);
@@ -1067,7 +1098,7 @@ fn mpop_generic(
         pop_from(&mut view, key, max, n, |m, s| {
             reply.array(2);
             reply.bulk(m);
-            reply.double(s);
+            reply_score(reply, s);
         });
         drop(view);
         ctx.dirty(n as u64);
@@ -1241,6 +1272,29 @@ mod tests {
         assert_eq!(apply_limit(2, 8, false, -1, 5), (2, 2));
         assert_eq!(apply_limit(2, 8, true, 10, 5), (2, 2));
         assert_eq!(apply_limit(2, 8, false, 3, 0), (5, 5));
+    }
+
+    #[test]
+    fn integral_scores_print_like_g17() {
+        for proto in [quiver_resp::Proto::Resp2, quiver_resp::Proto::Resp3] {
+            for v in [
+                0.0,
+                -0.0,
+                1.0,
+                -7.0,
+                99999999999999999.0,
+                1e17,
+                123456789012345678.0,
+                2.5,
+                f64::INFINITY,
+            ] {
+                let mut a = ReplyBuf::new(proto);
+                let mut b = ReplyBuf::new(proto);
+                reply_score(&mut a, v);
+                b.double(v);
+                assert_eq!(a.out, b.out, "{v}");
+            }
+        }
     }
 
     #[test]

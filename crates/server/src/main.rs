@@ -16,7 +16,7 @@ fn jemalloc_allocated() -> usize {
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let config = match parse_args(&argv) {
-        Ok(Invocation::Run(c)) => c,
+        Ok(Invocation::Run(c)) => *c,
         Ok(Invocation::Version) => {
             println!(
                 "Quiver server v={} (Redis-compatible {})",

@@ -22,7 +22,7 @@ pub enum OptionsError {
 
 /// What the command line asked for.
 pub enum Invocation {
-    Run(Config),
+    Run(Box<Config>),
     Version,
     Help,
 }
@@ -86,7 +86,7 @@ pub fn parse_args(argv: &[String]) -> Result<Invocation, OptionsError> {
     let config = Config::new();
     apply_text(&config, &text)?;
     *config.file.write() = file.map(|f| std::fs::canonicalize(&f).unwrap_or(f));
-    Ok(Invocation::Run(config))
+    Ok(Invocation::Run(Box::new(config)))
 }
 
 /// Quotes a command-line value so that the config-line splitter returns it
