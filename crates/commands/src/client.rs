@@ -112,6 +112,19 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         )
     },
     CommandSpec {
+        summary: "Unblocks a client blocked by a blocking command from a different connection.",
+        since: "5.0.0",
+        ..CommandSpec::new(
+            "client|unblock",
+            -3,
+            flag::ADMIN | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            NO_KEYS,
+            CONN,
+            "connection",
+            unblock,
+        )
+    },
+    CommandSpec {
         summary:
             "Returns the client ID to which the connection's tracking notifications are redirected.",
         since: "6.0.0",
@@ -570,6 +583,32 @@ fn no_touch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 /// Tracking redirection does not exist yet: never redirecting.
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking
+/// command as if it had timed out, or with an UNBLOCKED error. Replies 1 if
+/// that client was blocked.
+fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let id = crate::util::parse_i64(args.get(2))?;
+    let mode = match args.try_get(3) {
+        None => crate::clients::Unblock::Timeout,
+        Some(a) if eq_ic(a, "timeout") => crate::clients::Unblock::Timeout,
+        Some(a) if eq_ic(a, "error") => crate::clients::Unblock::Error,
+        Some(_) => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    if args.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    let done = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.server.clients.get(id))
+        .is_some_and(|h| h.unblock(mode));
+    ctx.reply.int(done as i64);
+    Ok(())
+}
+
 fn getredir(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     ctx.reply.int(-1);
     Ok(())

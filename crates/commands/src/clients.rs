@@ -42,6 +42,20 @@ pub struct ClientHandle {
     pub ssubscriptions: AtomicUsize,
     killed: AtomicBool,
     kill_notify: Notify,
+    /// True while the client waits in a blocking command.
+    pub blocked: AtomicBool,
+    /// A pending CLIENT UNBLOCK (0 none, 1 timeout, 2 error).
+    unblock_mode: AtomicU8,
+    unblock_notify: Notify,
+}
+
+/// How CLIENT UNBLOCK ends a blocked command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unblock {
+    /// Reply as if the timeout had passed.
+    Timeout,
+    /// Reply `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+    Error,
 }
 
 impl ClientHandle {
@@ -71,6 +85,9 @@ impl ClientHandle {
             ssubscriptions: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
+            blocked: AtomicBool::new(false),
+            unblock_mode: AtomicU8::new(0),
+            unblock_notify: Notify::new(),
         }
     }
 
@@ -82,6 +99,32 @@ impl ClientHandle {
 
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::SeqCst)
+    }
+
+    /// Asks a blocked client to stop waiting; false if it is not blocked.
+    pub fn unblock(&self, mode: Unblock) -> bool {
+        if !self.blocked.load(Ordering::SeqCst) {
+            return false;
+        }
+        let code = match mode {
+            Unblock::Timeout => 1,
+            Unblock::Error => 2,
+        };
+        self.unblock_mode.store(code, Ordering::SeqCst);
+        self.unblock_notify.notify_one();
+        true
+    }
+
+    /// Resolves when CLIENT UNBLOCK targets this client; yields the mode and
+    /// clears the request.
+    pub async fn unblocked(&self) -> Unblock {
+        loop {
+            match self.unblock_mode.swap(0, Ordering::SeqCst) {
+                1 => return Unblock::Timeout,
+                2 => return Unblock::Error,
+                _ => self.unblock_notify.notified().await,
+            }
+        }
     }
 
     /// Resolves when [`kill`](Self::kill) is called.

@@ -7,7 +7,7 @@
 
 use bytes::{Buf, BytesMut};
 use quiver_commands::blocking::{BlockRequest, TimeoutReply};
-use quiver_commands::clients::ClientHandle;
+use quiver_commands::clients::{ClientHandle, Unblock};
 use quiver_commands::dispatch::{execute, resolve};
 use quiver_commands::spec::flag;
 use quiver_commands::{ServerState, Session};
@@ -180,8 +180,21 @@ async fn wait_blocked(
     });
     let mut watch_socket = true;
     let mut served = false;
+    handle
+        .blocked
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let keep = loop {
         tokio::select! {
+            mode = handle.unblocked() => {
+                match mode {
+                    Unblock::Timeout => match req.on_timeout {
+                        TimeoutReply::NullArray => reply.null_array(),
+                        TimeoutReply::NullBulk => reply.null(),
+                    },
+                    Unblock::Error => reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+                }
+                break true;
+            }
             _ = notify.notified() => {
                 session.woken = true;
                 execute(state, session, reply, args);
@@ -217,6 +230,9 @@ async fn wait_blocked(
             }
         }
     };
+    handle
+        .blocked
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     state.blocking.unregister(db, &req.keys, handle.id);
     if served {
         // Pass the wake-up on: data may remain for the next client in line.

@@ -345,3 +345,43 @@ fn a_woken_client_skips_keys_that_now_hold_another_type() {
     let (reply, _) = waiter.join().unwrap();
     assert_eq!(reply.unwrap(), Value::Array(vec![bulk("k2"), bulk("x")]));
 }
+
+#[test]
+fn client_unblock_ends_a_blocked_pop() {
+    let srv = server();
+    let mut con = client(&srv);
+    // Blocked client's id: the next one the server hands out.
+    let mut blocked = client(&srv);
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut blocked).unwrap();
+    let waiter = thread::spawn(move || cmd(&mut blocked, &["BLPOP", "nothing", "0"]));
+    wait_blocked(&mut con, 1);
+    let n: i64 = redis::cmd("CLIENT")
+        .arg("UNBLOCK")
+        .arg(id)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(waiter.join().unwrap().unwrap(), Value::Nil);
+    // Not blocked any more: nothing to unblock.
+    let n: i64 = redis::cmd("CLIENT")
+        .arg("UNBLOCK")
+        .arg(id)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 0);
+
+    let mut blocked = client(&srv);
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut blocked).unwrap();
+    let waiter = thread::spawn(move || cmd(&mut blocked, &["BRPOP", "nothing", "0"]));
+    wait_blocked(&mut con, 1);
+    let n: i64 = redis::cmd("CLIENT")
+        .arg("UNBLOCK")
+        .arg(id)
+        .arg("ERROR")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 1);
+    let e = waiter.join().unwrap().unwrap_err();
+    assert_eq!(e.code(), Some("UNBLOCKED"));
+    assert_eq!(blocked_clients(&mut con), 0);
+}
