@@ -380,9 +380,18 @@ struct Node {
 ///   the index would have to hold its own copy of each member.
 /// - Stable slots also give ZSCAN a cursor with SCAN's guarantee for free.
 ///
-/// Split and merge are the only structural operations; insert, delete,
-/// rank, select and range deletion are built from them in O(log n)
-/// expected time.
+/// Insert and delete, the operations ZADD/ZREM/ZINCRBY run on every call,
+/// are single top-down passes with no recursion: an insert goes down
+/// comparing (score, member) and bumping subtree sizes until it meets a
+/// node of lower priority, where it splits that subtree around the new node
+/// (its two facing spines, expected length under 2); a delete goes down to
+/// the node decrementing sizes and replaces it by the merge of its
+/// children (same spines). This is the textbook rotate-up/rotate-down treap
+/// done from the top, so no parent links or path stack are needed. An
+/// earlier version built both from rank-based split and merge (a rank
+/// search, a split and two recursive merges: three root-to-leaf passes);
+/// they now serve only range deletion. Rank, select and range walks use
+/// the subtree sizes; everything is O(log n) expected.
 #[derive(Debug, Clone)]
 pub struct Tree {
     nodes: Vec<Node>,
@@ -460,13 +469,39 @@ impl Tree {
     }
 
     fn find(&self, member: &[u8]) -> Option<u32> {
-        let h = self.hash(member);
+        self.find_hashed(self.hash(member), member)
+    }
+
+    #[inline]
+    fn find_hashed(&self, h: u64, member: &[u8]) -> Option<u32> {
         self.index
             .find(h, |&i| &*self.nodes[i as usize].member == member)
             .copied()
     }
 
-    /// Splits `t` into its first `k` elements and the rest.
+    /// Whether node `a` sorts before node `b` (distinct nodes: members are
+    /// unique, so the order between two of them is strict).
+    #[inline]
+    fn before(&self, a: u32, b: u32) -> bool {
+        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
+        cmp_elem(x.score, &x.member, y.score, &y.member) == Ordering::Less
+    }
+
+    /// Hangs subtree `child` where `parent`'s left (or right) child goes, or
+    /// at the root when `parent` is `NIL`.
+    #[inline]
+    fn set_link(&mut self, parent: u32, right: bool, child: u32) {
+        if parent == NIL {
+            self.root = child;
+        } else if right {
+            self.nodes[parent as usize].right = child;
+        } else {
+            self.nodes[parent as usize].left = child;
+        }
+    }
+
+    /// Splits `t` into its first `k` elements and the rest (range
+    /// deletion only, so recursion depth is the tree depth: O(log n)).
     fn split_rank(&mut self, t: u32, k: u32) -> (u32, u32) {
         if t == NIL {
             return (NIL, NIL);
@@ -485,66 +520,143 @@ impl Tree {
         }
     }
 
-    /// Joins two trees where every element of `a` sorts before `b`'s.
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.nodes[a as usize].prio > self.nodes[b as usize].prio {
-            let r = self.merge(self.nodes[a as usize].right, b);
-            self.nodes[a as usize].right = r;
-            self.update(a);
-            a
-        } else {
-            let l = self.merge(a, self.nodes[b as usize].left);
-            self.nodes[b as usize].left = l;
-            self.update(b);
-            b
-        }
-    }
-
-    /// Number of linked nodes that sort before node `idx` (which may or
-    /// may not be linked itself).
-    fn count_less(&self, idx: u32) -> u32 {
-        let key = &self.nodes[idx as usize];
-        let mut t = self.root;
-        let mut n_less = 0;
+    /// Splits subtree `t` around node `key` (not linked in `t`) into the
+    /// elements before it and those after it.
+    ///
+    /// Top-down: each visited node joins the left or the right result at
+    /// its open edge, so one pass does it; the visited nodes' sizes are
+    /// then fixed bottom-up from the recorded path. Called only below
+    /// a fresh node's insertion point, where the path is the two spines
+    /// that face the new element: expected length under 2.
+    fn split_key(&mut self, mut t: u32, key: u32) -> (u32, u32) {
+        let mut path: SmallVec<[u32; 32]> = SmallVec::new();
+        // The last node given to each side: its inner child is the open edge.
+        let (mut l_root, mut l_hook) = (NIL, NIL);
+        let (mut r_root, mut r_hook) = (NIL, NIL);
         while t != NIL {
-            let n = &self.nodes[t as usize];
-            if t != idx && cmp_elem(n.score, &n.member, key.score, &key.member) == Ordering::Less {
-                n_less += self.size(n.left) + 1;
-                t = n.right;
+            path.push(t);
+            if self.before(t, key) {
+                // `t` and its whole left subtree sort before `key`.
+                if l_hook == NIL {
+                    l_root = t;
+                } else {
+                    self.nodes[l_hook as usize].right = t;
+                }
+                l_hook = t;
+                t = self.nodes[t as usize].right;
             } else {
-                t = n.left;
+                if r_hook == NIL {
+                    r_root = t;
+                } else {
+                    self.nodes[r_hook as usize].left = t;
+                }
+                r_hook = t;
+                t = self.nodes[t as usize].left;
             }
         }
-        n_less
-    }
-
-    /// Links node `idx` (unlinked, with its score set) into the tree.
-    fn attach(&mut self, idx: u32) {
-        {
-            let n = &mut self.nodes[idx as usize];
-            n.left = NIL;
-            n.right = NIL;
-            n.size = 1;
+        if l_hook != NIL {
+            self.nodes[l_hook as usize].right = NIL;
         }
-        let k = self.count_less(idx);
-        let (l, r) = self.split_rank(self.root, k);
-        let l = self.merge(l, idx);
-        self.root = self.merge(l, r);
+        if r_hook != NIL {
+            self.nodes[r_hook as usize].left = NIL;
+        }
+        // Deeper path nodes first: each one's children are then either
+        // untouched subtrees or already fixed.
+        for &p in path.iter().rev() {
+            self.update(p);
+        }
+        (l_root, r_root)
     }
 
-    /// Unlinks node `idx` from the tree (it stays in the arena and index).
+    /// Joins two trees where every element of `a` sorts before `b`'s,
+    /// iteratively and top-down: whichever root has the higher priority
+    /// stays on top and absorbs the whole other tree into its inner side,
+    /// so its new size (old size + the other tree's) is known before going
+    /// down. The path is the two spines that face each other.
+    fn merge(&mut self, mut a: u32, mut b: u32) -> u32 {
+        let mut root = NIL;
+        // The open edge where the next merged piece hangs.
+        let (mut parent, mut right) = (NIL, false);
+        loop {
+            let top = if a == NIL || b == NIL {
+                if a == NIL {
+                    b
+                } else {
+                    a
+                }
+            } else if self.nodes[a as usize].prio > self.nodes[b as usize].prio {
+                self.nodes[a as usize].size += self.nodes[b as usize].size;
+                a
+            } else {
+                self.nodes[b as usize].size += self.nodes[a as usize].size;
+                b
+            };
+            if parent == NIL {
+                root = top;
+            } else if right {
+                self.nodes[parent as usize].right = top;
+            } else {
+                self.nodes[parent as usize].left = top;
+            }
+            if a == NIL || b == NIL {
+                return root;
+            }
+            parent = top;
+            right = top == a;
+            if right {
+                a = self.nodes[a as usize].right;
+            } else {
+                b = self.nodes[b as usize].left;
+            }
+        }
+    }
+
+    /// Links node `idx` (unlinked, with its score set) into the tree in
+    /// one pass: go down from the root while the nodes met have higher
+    /// priority (each gains one element below it), then `idx` takes the
+    /// place of the subtree found there, split around it into its two
+    /// children. This is the top-down form of the textbook insert (leaf
+    /// insertion, then rotations up by priority) and builds the same tree.
+    fn attach(&mut self, idx: u32) {
+        let prio = self.nodes[idx as usize].prio;
+        let (mut parent, mut right) = (NIL, false);
+        let mut t = self.root;
+        while t != NIL && self.nodes[t as usize].prio >= prio {
+            right = self.before(t, idx);
+            let n = &mut self.nodes[t as usize];
+            n.size += 1;
+            parent = t;
+            t = if right { n.right } else { n.left };
+        }
+        let (l, r) = self.split_key(t, idx);
+        let size = 1 + self.size(l) + self.size(r);
+        let n = &mut self.nodes[idx as usize];
+        n.left = l;
+        n.right = r;
+        n.size = size;
+        self.set_link(parent, right, idx);
+    }
+
+    /// Unlinks node `idx` from the tree (it stays in the arena and index)
+    /// in one pass: go down to it from the root (each node passed loses one
+    /// element below it), then replace it by the merge of its children.
     fn detach(&mut self, idx: u32) {
-        let k = self.count_less(idx);
-        let (l, r) = self.split_rank(self.root, k);
-        let (m, r) = self.split_rank(r, 1);
-        debug_assert_eq!(m, idx);
-        self.root = self.merge(l, r);
+        let (mut parent, mut right) = (NIL, false);
+        let mut t = self.root;
+        while t != idx {
+            debug_assert!(t != NIL, "detach: node not linked");
+            right = self.before(t, idx);
+            let n = &mut self.nodes[t as usize];
+            n.size -= 1;
+            parent = t;
+            t = if right { n.right } else { n.left };
+        }
+        let (l, r) = (
+            self.nodes[idx as usize].left,
+            self.nodes[idx as usize].right,
+        );
+        let m = self.merge(l, r);
+        self.set_link(parent, right, m);
     }
 
     fn alloc(&mut self, member: &[u8], score: f64) -> u32 {
@@ -570,6 +682,11 @@ impl Tree {
 
     fn index_insert(&mut self, idx: u32) {
         let h = self.hash(&self.nodes[idx as usize].member);
+        self.index_insert_hashed(h, idx);
+    }
+
+    /// Adds node `idx` to the member index under its member's hash `h`.
+    fn index_insert_hashed(&mut self, h: u64, idx: u32) {
         let nodes = &self.nodes;
         let hasher = &self.hasher;
         self.index
@@ -605,7 +722,10 @@ impl Tree {
 
     /// Sets a member's score; returns the previous one.
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        if let Some(idx) = self.find(member) {
+        // One hash serves both the lookup and, for a new member, the index
+        // insertion.
+        let h = self.hash(member);
+        if let Some(idx) = self.find_hashed(h, member) {
             let old = self.nodes[idx as usize].score;
             if old != score {
                 self.detach(idx);
@@ -615,7 +735,7 @@ impl Tree {
             return Some(old);
         }
         let idx = self.alloc(member, score);
-        self.index_insert(idx);
+        self.index_insert_hashed(h, idx);
         self.len += 1;
         self.attach(idx);
         None
@@ -727,6 +847,39 @@ impl Tree {
         }
     }
 
+    /// Checks every structural invariant (tests only): in-order sorted by
+    /// (score, member), heap order of priorities, subtree sizes, `len`, and
+    /// that the index maps each member to its own linked node.
+    #[cfg(test)]
+    fn check(&self) {
+        fn walk(t: &Tree, n: u32, out: &mut Vec<u32>) -> u32 {
+            if n == NIL {
+                return 0;
+            }
+            let node = &t.nodes[n as usize];
+            for c in [node.left, node.right] {
+                if c != NIL {
+                    assert!(t.nodes[c as usize].prio <= node.prio, "heap order");
+                }
+            }
+            let l = walk(t, node.left, out);
+            out.push(n);
+            let r = walk(t, node.right, out);
+            assert_eq!(node.size, l + r + 1, "subtree size");
+            l + r + 1
+        }
+        let mut order = Vec::new();
+        let total = walk(self, self.root, &mut order);
+        assert_eq!(total as usize, self.len);
+        assert_eq!(self.index.len(), self.len);
+        for w in order.windows(2) {
+            assert!(self.before(w[0], w[1]), "in-order sorted");
+        }
+        for &i in &order {
+            assert_eq!(self.find(&self.nodes[i as usize].member), Some(i));
+        }
+    }
+
     fn scan(&self, cursor: u64, count: usize, f: &mut impl FnMut(&[u8], f64)) -> u64 {
         let mut i = cursor as usize;
         let mut visited = 0;
@@ -830,9 +983,62 @@ mod tests {
         assert_eq!(seen, want);
     }
 
+    fn check(z: &ZSet) {
+        if let ZSet::Tree(t) = z {
+            t.check();
+        }
+    }
+
+    /// Thousands of members (deep trees), with score updates that move
+    /// members across the whole order, re-inserts of the same score, and
+    /// deletions, checking the structure as it changes.
+    #[test]
+    fn large_tree_stays_consistent() {
+        let l = limits(0);
+        let mut z = ZSet::new();
+        let mut model: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+        let mut x: u32 = 12345;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for step in 0..20000u32 {
+            let m = format!("element:{}", next() % 3000).into_bytes();
+            match next() % 8 {
+                0 | 1 => assert_eq!(z.remove(&m), model.remove(&m)),
+                2 => {
+                    // Same score again: must be a no-op that keeps the order.
+                    if let Some(&s) = model.get(&m) {
+                        assert_eq!(z.insert(&m, s, &l), Some(s));
+                    }
+                }
+                _ => {
+                    // Few distinct scores: many ties broken by member.
+                    let s = (next() % 64) as f64 - 32.0;
+                    assert_eq!(z.insert(&m, s, &l), model.insert(m, s));
+                }
+            }
+            if step % 1000 == 0 {
+                check(&z);
+            }
+        }
+        check(&z);
+        let mut want: Vec<(Vec<u8>, f64)> = model.into_iter().collect();
+        want.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
+        assert_eq!(contents(&z), want);
+        for (i, (m, s)) in want.iter().enumerate() {
+            assert_eq!(z.rank(m), Some((i, *s)));
+        }
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u8, i8),
+        /// Re-scores the present member at this position of the model (a
+        /// tree detach and re-attach of an existing node).
+        Update(u8, i8),
         Remove(u8),
         RemoveRange(u8, u8),
         Check(u8, u8, bool),
@@ -842,6 +1048,7 @@ mod tests {
         use proptest::prelude::*;
         prop_oneof![
             4 => (any::<u8>(), any::<i8>()).prop_map(|(m, s)| Op::Insert(m, s)),
+            2 => (any::<u8>(), any::<i8>()).prop_map(|(m, s)| Op::Update(m, s)),
             2 => any::<u8>().prop_map(Op::Remove),
             1 => (any::<u8>(), 0u8..6).prop_map(|(a, b)| Op::RemoveRange(a, b)),
             2 => (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(a, b, r)| Op::Check(a, b, r)),
@@ -866,6 +1073,15 @@ mod tests {
                     Op::Insert(m, s) => {
                         // Members like "12" exercise the integer items.
                         let key = if m % 3 == 0 { format!("{}", m / 3) } else { format!("m{m}") }.into_bytes();
+                        let score = s as f64 / 4.0;
+                        let old = z.insert(&key, score, &l);
+                        proptest::prop_assert_eq!(old, by_member.insert(key, score));
+                    }
+                    Op::Update(i, s) => {
+                        if by_member.is_empty() {
+                            continue;
+                        }
+                        let key = by_member.keys().nth(i as usize % by_member.len()).cloned().unwrap();
                         let score = s as f64 / 4.0;
                         let old = z.insert(&key, score, &l);
                         proptest::prop_assert_eq!(old, by_member.insert(key, score));
@@ -903,6 +1119,7 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(z.len(), by_member.len());
                 proptest::prop_assert_eq!(z.is_empty(), by_member.is_empty());
+                check(&z);
             }
             proptest::prop_assert_eq!(contents(&z), sorted(&by_member));
             let copy = z.clone();
