@@ -417,9 +417,10 @@ impl<'a> View<'a> {
             .expect("command touched a key it did not lock")
     }
 
-    /// Looks a key up, deleting it first if it has expired.
+    /// Finds the live node of `key`, deleting the key first if it has
+    /// expired (lazy expiry); `touch` records the access for IDLETIME/LRU.
     #[inline]
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    fn find_live(&mut self, key: &[u8], touch: bool) -> Option<&mut Node> {
         let now = self.now;
         let stats = self.stats;
         let (si, ti, hash) = self.position(key);
@@ -439,12 +440,20 @@ impl<'a> View<'a> {
                     None
                 } else {
                     let node = occ.into_mut();
-                    node.set_access((now / 1000) as u32);
-                    Some(node.entry_mut())
+                    if touch {
+                        node.set_access((now / 1000) as u32);
+                    }
+                    Some(node)
                 }
             }
             Err(_) => None,
         }
+    }
+
+    /// Looks a key up, deleting it first if it has expired.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.find_live(key, true).map(|n| n.entry_mut())
     }
 
     #[inline]
@@ -458,29 +467,7 @@ impl<'a> View<'a> {
     /// must reclaim expired keys as any access does, yet asking about a key
     /// must not make it look recently used to OBJECT IDLETIME or eviction.
     pub fn get_no_touch(&mut self, key: &[u8]) -> Option<&Entry> {
-        let now = self.now;
-        let stats = self.stats;
-        let (si, ti, hash) = self.position(key);
-        let shard = self.shard(si);
-        if shard.tables.is_empty() {
-            return None;
-        }
-        let table = &mut shard.tables[ti];
-        match table.find_entry(hash, |s| s.key() == key) {
-            Ok(occ) => {
-                if occ.get().entry().is_expired(now) {
-                    occ.remove();
-                    shard.len -= 1;
-                    shard.volatile[ti] -= 1;
-                    shard.volatile_total -= 1;
-                    stats.expired_keys.fetch_add(1, Ordering::Relaxed);
-                    None
-                } else {
-                    Some(occ.into_mut().entry())
-                }
-            }
-            Err(_) => None,
-        }
+        self.find_live(key, false).map(|n| n.entry())
     }
 
     /// Looks a key up without updating its access time (OBJECT IDLETIME, TYPE
