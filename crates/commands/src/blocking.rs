@@ -12,6 +12,9 @@
 //! signal; a client that is served wakes the next one if data remains, so
 //! clients blocked on the same key are served first-come first-served.
 
+use crate::context::Ctx;
+use crate::error::CmdError;
+use crate::ldouble::Ld;
 use hashbrown::HashMap;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -19,22 +22,96 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// What a timed-out blocking command replies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutReply {
-    /// `*-1` in RESP2 (BLPOP, BRPOP, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP).
-    NullArray,
-    /// `$-1` in RESP2 (BLMOVE, BRPOPLPUSH).
-    NullBulk,
-}
-
 /// Left in the session by a handler that found nothing to serve.
 #[derive(Debug, Clone)]
 pub struct BlockRequest {
     pub keys: Vec<Vec<u8>>,
     /// Absolute unix ms; `None` blocks forever (timeout 0).
     pub deadline_ms: Option<u64>,
-    pub on_timeout: TimeoutReply,
+}
+
+/// Timeouts longer than this (a century) block forever.
+const FOREVER_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// Parses a blocking command's timeout (seconds, fractional allowed) the
+/// way Redis 7.0 does, into an absolute deadline in unix ms (`None` = block
+/// forever).
+///
+/// Redis reads the argument as a `long double` (so hex floats, `+1` and
+/// `inf` parse), multiplies by 1000, rounds up to whole milliseconds and
+/// converts to a 64-bit integer. Values that do not fit convert to the
+/// most negative integer on x86, which is why `inf` or `1e100` are reported
+/// as "timeout is negative"; and a tiny negative value rounds up to 0, which
+/// means "forever". The arithmetic here reproduces that exactly (the
+/// product is rounded to the 64-bit mantissa of an x87 long double).
+pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CmdError> {
+    let not_float = || CmdError::err("timeout is not a float or out of range");
+    let negative = || CmdError::err("timeout is negative");
+    let ld = Ld::parse(arg).ok_or_else(not_float)?;
+    let ms: i64 = match ld {
+        Ld::Inf { .. } => return Err(negative()),
+        Ld::Finite { neg, mant, exp } => {
+            // value = ±mant × 2^exp; multiply by 1000, round to 64 bits.
+            let mut p = mant as u128 * 1000;
+            let mut e = exp;
+            let bits = 128 - p.leading_zeros() as i64;
+            if bits > 64 {
+                let shift = (bits - 64) as u32;
+                let rem = p & ((1u128 << shift) - 1);
+                let half = 1u128 << (shift - 1);
+                p >>= shift;
+                if rem > half || (rem == half && p & 1 == 1) {
+                    p += 1;
+                }
+                e += shift as i64;
+            }
+            // ceil(±p × 2^e) as an i64, or "doesn't fit".
+            let magnitude: Option<u128> = if p == 0 {
+                Some(0)
+            } else if e >= 0 {
+                if e >= 64 {
+                    None
+                } else {
+                    p.checked_shl(e as u32).filter(|v| v >> e == p)
+                }
+            } else {
+                let sh = (-e) as u32;
+                let (int, frac) = if sh >= 128 {
+                    (0, p != 0)
+                } else {
+                    (p >> sh, p & ((1u128 << sh) - 1) != 0)
+                };
+                // Rounding up: away from zero when positive, toward zero when negative.
+                Some(if !neg && frac { int + 1 } else { int })
+            };
+            match magnitude {
+                Some(m) if m <= i64::MAX as u128 => {
+                    if neg {
+                        -(m as i64)
+                    } else {
+                        m as i64
+                    }
+                }
+                _ => return Err(negative()),
+            }
+        }
+    };
+    if ms < 0 {
+        return Err(negative());
+    }
+    // Beyond a century the deadline can never be reached; treating it as
+    // "forever" also keeps timer arithmetic far from overflow.
+    if ms == 0 || ms > FOREVER_MS {
+        return Ok(None);
+    }
+    Ok(Some(now_ms.saturating_add(ms as u64)))
+}
+
+/// Leaves the request to park this client on `keys` (the connection does
+/// the waiting). A timed-out blocking command replies with a null array:
+/// Redis 7.0 does so for every blocking pop and move, BLMOVE included.
+pub fn block_on(ctx: &mut Ctx<'_>, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>) {
+    ctx.session.block = Some(BlockRequest { keys, deadline_ms });
 }
 
 type WaitKey = (usize, Vec<u8>);

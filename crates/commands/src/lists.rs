@@ -12,10 +12,8 @@
 //! Argument checks happen in the order Redis makes them, since that decides
 //! which error a client sees when several things are wrong at once.
 
-use crate::blocking::{BlockRequest, TimeoutReply};
 use crate::context::Ctx;
 use crate::error::{CmdError, CmdResult};
-use crate::ldouble::Ld;
 use crate::spec::{acl, flag, CommandSpec, KeySpec, KEY1, NO_KEYS};
 use crate::util::{eq_ic, parse_i64};
 use quiver_engine::listpack::Item;
@@ -174,94 +172,6 @@ fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     } else {
         Err(CmdError::Syntax)
     }
-}
-
-/// Timeouts longer than this (a century) block forever.
-const FOREVER_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
-
-/// Parses a blocking command's timeout (seconds, fractional allowed) the
-/// way Redis 7.0 does, into an absolute deadline in unix ms (`None` = block
-/// forever).
-///
-/// Redis reads the argument as a `long double` (so hex floats, `+1` and
-/// `inf` parse), multiplies by 1000, rounds up to whole milliseconds and
-/// converts to a 64-bit integer. Values that do not fit convert to the
-/// most negative integer on x86, which is why `inf` or `1e100` are reported
-/// as "timeout is negative"; and a tiny negative value rounds up to 0, which
-/// means "forever". The arithmetic here reproduces that exactly (the
-/// product is rounded to the 64-bit mantissa of an x87 long double).
-pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CmdError> {
-    let not_float = || CmdError::err("timeout is not a float or out of range");
-    let negative = || CmdError::err("timeout is negative");
-    let ld = Ld::parse(arg).ok_or_else(not_float)?;
-    let ms: i64 = match ld {
-        Ld::Inf { .. } => return Err(negative()),
-        Ld::Finite { neg, mant, exp } => {
-            // value = ±mant × 2^exp; multiply by 1000, round to 64 bits.
-            let mut p = mant as u128 * 1000;
-            let mut e = exp;
-            let bits = 128 - p.leading_zeros() as i64;
-            if bits > 64 {
-                let shift = (bits - 64) as u32;
-                let rem = p & ((1u128 << shift) - 1);
-                let half = 1u128 << (shift - 1);
-                p >>= shift;
-                if rem > half || (rem == half && p & 1 == 1) {
-                    p += 1;
-                }
-                e += shift as i64;
-            }
-            // ceil(±p × 2^e) as an i64, or "doesn't fit".
-            let magnitude: Option<u128> = if p == 0 {
-                Some(0)
-            } else if e >= 0 {
-                if e >= 64 {
-                    None
-                } else {
-                    p.checked_shl(e as u32).filter(|v| v >> e == p)
-                }
-            } else {
-                let sh = (-e) as u32;
-                let (int, frac) = if sh >= 128 {
-                    (0, p != 0)
-                } else {
-                    (p >> sh, p & ((1u128 << sh) - 1) != 0)
-                };
-                // Rounding up: away from zero when positive, toward zero when negative.
-                Some(if !neg && frac { int + 1 } else { int })
-            };
-            match magnitude {
-                Some(m) if m <= i64::MAX as u128 => {
-                    if neg {
-                        -(m as i64)
-                    } else {
-                        m as i64
-                    }
-                }
-                _ => return Err(negative()),
-            }
-        }
-    };
-    if ms < 0 {
-        return Err(negative());
-    }
-    // Beyond a century the deadline can never be reached; treating it as
-    // "forever" also keeps timer arithmetic far from overflow.
-    if ms == 0 || ms > FOREVER_MS {
-        return Ok(None);
-    }
-    Ok(Some(now_ms.saturating_add(ms as u64)))
-}
-
-/// Leaves the request to park this client on `keys` (see `blocking`).
-fn block_on(ctx: &mut Ctx<'_>, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>) {
-    ctx.session.block = Some(BlockRequest {
-        keys,
-        deadline_ms,
-        // Redis 7.0 answers every timed-out list command, BLMOVE included,
-        // with a null array.
-        on_timeout: TimeoutReply::NullArray,
-    });
 }
 
 /// Removes `key` if its list has become empty (Redis never stores one).
@@ -788,7 +698,7 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// BLPOP/BRPOP: the first non-empty list among the keys, in argument order.
 fn bpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
     let last = args.len() - 1;
-    let deadline = parse_timeout(args.get(last), ctx.now)?;
+    let deadline = crate::blocking::parse_timeout(args.get(last), ctx.now)?;
     {
         let mut view = ctx.view_keys((1..last).map(|i| args.get(i)));
         let woken = ctx.session.woken;
@@ -812,7 +722,7 @@ fn bpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
         return Ok(());
     }
     let keys = (1..last).map(|i| args.get(i).to_vec()).collect();
-    block_on(ctx, keys, deadline);
+    crate::blocking::block_on(ctx, keys, deadline);
     Ok(())
 }
 
@@ -831,7 +741,7 @@ fn bmove_generic(
     to: End,
     timeout: &[u8],
 ) -> CmdResult {
-    let deadline = parse_timeout(timeout, ctx.now)?;
+    let deadline = crate::blocking::parse_timeout(timeout, ctx.now)?;
     let (src, dst) = (args.get(1), args.get(2));
     if move_serve(ctx, src, dst, from, to)? {
         return Ok(());
@@ -841,7 +751,7 @@ fn bmove_generic(
         ctx.reply.null();
         return Ok(());
     }
-    block_on(ctx, vec![src.to_vec()], deadline);
+    crate::blocking::block_on(ctx, vec![src.to_vec()], deadline);
     Ok(())
 }
 
@@ -857,7 +767,7 @@ fn brpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn blmpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let m = parse_mpop(&args, 2)?;
-    let deadline = parse_timeout(args.get(1), ctx.now)?;
+    let deadline = crate::blocking::parse_timeout(args.get(1), ctx.now)?;
     if mpop_serve(ctx, &args, &m)? {
         return Ok(());
     }
@@ -868,7 +778,7 @@ fn blmpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let keys = (m.first_key..m.first_key + m.numkeys)
         .map(|i| args.get(i).to_vec())
         .collect();
-    block_on(ctx, keys, deadline);
+    crate::blocking::block_on(ctx, keys, deadline);
     Ok(())
 }
 
@@ -879,7 +789,7 @@ mod tests {
     #[test]
     fn timeouts_parse_like_redis() {
         let now = 1_000_000;
-        let p = |s: &str| parse_timeout(s.as_bytes(), now);
+        let p = |s: &str| crate::blocking::parse_timeout(s.as_bytes(), now);
         assert_eq!(p("0"), Ok(None));
         assert_eq!(p("-0"), Ok(None));
         // -0.1 ms rounds up to 0: block forever.

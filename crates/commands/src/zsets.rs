@@ -10,7 +10,6 @@
 //! first, then the key lookup and its type), because which error a client
 //! sees for a doubly-wrong command is observable.
 
-use crate::blocking::{BlockRequest, TimeoutReply};
 use crate::context::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::spec::{acl, flag, CommandSpec, KeySpec, KEY1, NO_KEYS};
@@ -339,30 +338,6 @@ fn apply_limit(a: usize, b: usize, rev: bool, offset: i64, limit: i64) -> (usize
     } else {
         (a + off, a + off + take)
     }
-}
-
-/// Parses a blocking timeout in seconds into an absolute deadline in unix
-/// ms (`None` = forever), with Redis's errors. Redis truncates the product
-/// to an integer number of ms, so a tiny negative timeout means "forever"
-/// and one too large to represent is reported as negative, as there.
-pub(crate) fn parse_timeout(arg: &[u8], now: u64) -> Result<Option<u64>, CmdError> {
-    let bad = || CmdError::err("timeout is not a float or out of range");
-    if arg.first().is_some_and(|b| b.is_ascii_whitespace()) {
-        return Err(bad());
-    }
-    let secs = strtod_full(arg).filter(|v| !v.is_nan()).ok_or_else(bad)?;
-    let ms = secs * 1000.0;
-    if ms.is_infinite() || ms >= 9.223_372_036_854_775e18 || ms.trunc() < 0.0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
-    let ms = ms as i64;
-    if ms == 0 {
-        return Ok(None);
-    }
-    if ms > i64::MAX - now as i64 {
-        return Err(CmdError::err("timeout is out of range"));
-    }
-    Ok(Some(now + ms as u64))
 }
 
 // ---------------------------------------------------------------------------
@@ -1017,7 +992,7 @@ fn bzpopmax(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// BZPOPMIN/BZPOPMAX key [key …] timeout: pops from the first non-empty
 /// key as [key, member, score], or blocks.
 fn bzpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
-    let deadline = parse_timeout(args.get(args.len() - 1), ctx.now)?;
+    let deadline = crate::blocking::parse_timeout(args.get(args.len() - 1), ctx.now)?;
     let keys = args.slice_from(1);
     let keys = || keys.iter().take(args.len() - 2);
     let mut view = ctx.view_keys(keys());
@@ -1046,11 +1021,7 @@ fn block_or_null(ctx: &mut Ctx<'_>, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>
     if ctx.session.in_exec {
         ctx.reply.null_array();
     } else {
-        ctx.session.block = Some(BlockRequest {
-            keys,
-            deadline_ms,
-            on_timeout: TimeoutReply::NullArray,
-        });
+        crate::blocking::block_on(ctx, keys, deadline_ms);
     }
 }
 
@@ -1059,7 +1030,7 @@ fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn bzmpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let deadline = parse_timeout(args.get(1), ctx.now)?;
+    let deadline = crate::blocking::parse_timeout(args.get(1), ctx.now)?;
     mpop_generic(ctx, args, 2, Some(deadline))
 }
 
@@ -1319,12 +1290,12 @@ mod tests {
 
     #[test]
     fn timeouts() {
-        assert_eq!(parse_timeout(b"0", 1000), Ok(None));
-        assert_eq!(parse_timeout(b"1.5", 1000), Ok(Some(2500)));
-        assert_eq!(parse_timeout(b"-0.0001", 1000), Ok(None));
-        assert!(parse_timeout(b"-1", 0).is_err());
-        assert!(parse_timeout(b"inf", 0).is_err());
-        assert!(parse_timeout(b"x", 0).is_err());
+        assert_eq!(crate::blocking::parse_timeout(b"0", 1000), Ok(None));
+        assert_eq!(crate::blocking::parse_timeout(b"1.5", 1000), Ok(Some(2500)));
+        assert_eq!(crate::blocking::parse_timeout(b"-0.0001", 1000), Ok(None));
+        assert!(crate::blocking::parse_timeout(b"-1", 0).is_err());
+        assert!(crate::blocking::parse_timeout(b"inf", 0).is_err());
+        assert!(crate::blocking::parse_timeout(b"x", 0).is_err());
     }
 
     /// The integer fast path agrees bit for bit with the general parser

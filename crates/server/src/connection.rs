@@ -6,7 +6,7 @@
 //! which is what makes pipelining cheap.
 
 use bytes::{Buf, BytesMut};
-use quiver_commands::blocking::{BlockRequest, TimeoutReply};
+use quiver_commands::blocking::BlockRequest;
 use quiver_commands::clients::{ClientHandle, Unblock};
 use quiver_commands::dispatch::{execute, resolve};
 use quiver_commands::spec::flag;
@@ -187,10 +187,7 @@ async fn wait_blocked(
         tokio::select! {
             mode = handle.unblocked() => {
                 match mode {
-                    Unblock::Timeout => match req.on_timeout {
-                        TimeoutReply::NullArray => reply.null_array(),
-                        TimeoutReply::NullBulk => reply.null(),
-                    },
+                    Unblock::Timeout => reply.null_array(),
                     Unblock::Error => reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
                 }
                 break true;
@@ -210,10 +207,7 @@ async fn wait_blocked(
                     None => std::future::pending().await,
                 }
             } => {
-                match req.on_timeout {
-                    TimeoutReply::NullArray => reply.null_array(),
-                    TimeoutReply::NullBulk => reply.null(),
-                }
+                reply.null_array();
                 break true;
             }
             _ = handle.killed() => break false,
