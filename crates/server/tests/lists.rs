@@ -11,48 +11,6 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// INFO's `blocked_clients`.
-fn blocked_clients(con: &mut redis::Connection) -> i64 {
-    let info: String = redis::cmd("INFO").arg("clients").query(con).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("INFO clients has blocked_clients")
-}
-
-/// Waits until exactly `n` clients are blocked (so waiters queue in a
-/// known order).
-fn wait_blocked(con: &mut redis::Connection, n: i64) {
-    let start = Instant::now();
-    while blocked_clients(con) != n {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "never reached {n} blocked clients"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Runs `args` on a fresh connection in a thread; returns the reply and how
-/// long it took.
-fn spawn_cmd(
-    srv: &RunningServer,
-    args: &[&str],
-) -> thread::JoinHandle<(redis::RedisResult<Value>, Duration)> {
-    let mut con = client(srv);
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    thread::spawn(move || {
-        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-        let t = Instant::now();
-        let r = cmd(&mut con, &refs);
-        (r, t.elapsed())
-    })
-}
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-
 #[test]
 fn blpop_wakes_on_another_clients_push() {
     let srv = server();

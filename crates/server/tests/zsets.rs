@@ -10,45 +10,7 @@ mod common;
 use common::*;
 use redis::Value;
 use std::collections::{BTreeMap, HashSet};
-use std::thread;
 use std::time::{Duration, Instant};
-
-fn blocked_clients(con: &mut redis::Connection) -> i64 {
-    let info: String = redis::cmd("INFO").arg("clients").query(con).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("INFO clients has blocked_clients")
-}
-
-fn wait_blocked(con: &mut redis::Connection, n: i64) {
-    let start = Instant::now();
-    while blocked_clients(con) != n {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "never reached {n} blocked clients"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn spawn_cmd(
-    srv: &RunningServer,
-    args: &[&str],
-) -> thread::JoinHandle<(redis::RedisResult<Value>, Duration)> {
-    let mut con = client(srv);
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    thread::spawn(move || {
-        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-        let t = Instant::now();
-        let r = cmd(&mut con, &refs);
-        (r, t.elapsed())
-    })
-}
-
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
 
 fn strings(con: &mut redis::Connection, args: &[&str]) -> Vec<String> {
     let mut c = redis::cmd(args[0]);
