@@ -25,7 +25,7 @@ use crate::util::{eq_ic, parse_i64};
 use quiver_engine::types::hash::{hashes_with_field_ttls, FieldTtl};
 use quiver_engine::value::parse_canonical_i64;
 use quiver_engine::{Value, View};
-use quiver_resp::Args;
+use quiver_resp::{Args, ReplyBuf};
 
 /// Largest absolute field expiry Redis accepts: 2^48 - 1 ms.
 const EXPIRE_MAX: i64 = (1 << 48) - 1;
@@ -167,14 +167,17 @@ fn hexpire_generic(
     drop(view);
     match changed {
         Some(c) => ctx.dirty(c),
-        None => {
-            reply.array(n);
-            for _ in 0..n {
-                reply.int(-2);
-            }
-        }
+        None => reply_no_such_fields(reply, n),
     }
     Ok(())
+}
+
+/// The reply for `n` fields of a key that does not exist: -2 for each.
+fn reply_no_such_fields(reply: &mut ReplyBuf, n: usize) {
+    reply.array(n);
+    for _ in 0..n {
+        reply.int(-2);
+    }
 }
 
 pub fn hexpire(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -233,10 +236,7 @@ fn httl_generic(ctx: &mut Ctx<'_>, args: Args<'_>, kind: TtlKind) -> CmdResult {
         }
     })?;
     if found.is_none() {
-        reply.array(n);
-        for _ in 0..n {
-            reply.int(-2);
-        }
+        reply_no_such_fields(reply, n);
     }
     Ok(())
 }
@@ -285,12 +285,7 @@ pub fn hpersist(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     drop(view);
     match changed {
         Some(c) => ctx.dirty(c),
-        None => {
-            reply.array(n);
-            for _ in 0..n {
-                reply.int(-2);
-            }
-        }
+        None => reply_no_such_fields(reply, n),
     }
     Ok(())
 }
