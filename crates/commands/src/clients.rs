@@ -47,6 +47,15 @@ pub struct ClientHandle {
     /// A pending CLIENT UNBLOCK (0 none, 1 timeout, 2 error).
     unblock_mode: AtomicU8,
     unblock_notify: Notify,
+    /// Out-of-band messages for this client (pub/sub messages, tracking
+    /// invalidations, keyspace notifications), already encoded for its
+    /// protocol. Other connections append here; the client's own connection
+    /// task writes it out after its pending replies, so a message never lands
+    /// inside another reply.
+    outbox: Mutex<Vec<u8>>,
+    /// Bytes waiting in `outbox` (CLIENT LIST `omem`, output-buffer limits).
+    pub outbox_bytes: AtomicUsize,
+    outbox_notify: Notify,
 }
 
 /// How CLIENT UNBLOCK ends a blocked command.
@@ -88,6 +97,9 @@ impl ClientHandle {
             blocked: AtomicBool::new(false),
             unblock_mode: AtomicU8::new(0),
             unblock_notify: Notify::new(),
+            outbox: Mutex::new(Vec::new()),
+            outbox_bytes: AtomicUsize::new(0),
+            outbox_notify: Notify::new(),
         }
     }
 
@@ -125,6 +137,45 @@ impl ClientHandle {
                 _ => self.unblock_notify.notified().await,
             }
         }
+    }
+
+    /// Queues an out-of-band message (encoded for this client's protocol)
+    /// and wakes the connection. Returns the bytes now waiting, so the
+    /// sender can enforce an output-buffer limit (and [`kill`](Self::kill)
+    /// a client that cannot keep up).
+    pub fn push(&self, msg: &[u8]) -> usize {
+        // The counter changes only under the lock, so it never claims an
+        // empty outbox while bytes wait (take_outbox trusts it).
+        let pending = {
+            let mut out = self.outbox.lock();
+            out.extend_from_slice(msg);
+            self.outbox_bytes.store(out.len(), Ordering::Relaxed);
+            out.len()
+        };
+        self.outbox_notify.notify_one();
+        pending
+    }
+
+    /// Takes everything queued by [`push`](Self::push), if anything.
+    pub fn take_outbox(&self) -> Option<Vec<u8>> {
+        if self.outbox_bytes.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let out = {
+            let mut out = self.outbox.lock();
+            self.outbox_bytes.store(0, Ordering::Relaxed);
+            std::mem::take(&mut *out)
+        };
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Resolves when something may have been pushed since the last
+    /// [`take_outbox`](Self::take_outbox).
+    pub async fn outbox_ready(&self) {
+        if self.outbox_bytes.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        self.outbox_notify.notified().await;
     }
 
     /// Resolves when [`kill`](Self::kill) is called.

@@ -4,6 +4,7 @@
 
 use crate::context::{Ctx, Multi, ReplyMode, Session};
 use crate::error::CmdError;
+use crate::events;
 use crate::registry::{registry, Registered};
 use crate::spec::flag;
 use crate::state::{ServerState, SlowEntry};
@@ -186,13 +187,14 @@ pub fn call(
             server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
             reply.error(&e.to_string());
         }
-        Ok(()) if spec.has(flag::WRITE) && server.watches.active() => {
+        Ok(()) if spec.has(flag::WRITE) && events::write_listeners(server) => {
             for i in crate::introspection::key_positions(spec, &args) {
-                server.watches.touch(session.db, args.get(i));
+                events::key_written(server, session.db, args.get(i));
             }
         }
         Ok(()) => {}
     }
+    events::drain_expired(server);
     let handle = &session.handle;
     handle.last_cmd.store(entry.id, Ordering::Relaxed);
     handle.last_interaction_ms.store(now, Ordering::Relaxed);

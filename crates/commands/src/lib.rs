@@ -18,6 +18,7 @@ pub mod context;
 pub mod debug;
 pub mod dispatch;
 pub mod error;
+pub mod events;
 pub mod expire;
 pub mod hash_ttl;
 pub mod hashes;

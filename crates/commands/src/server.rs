@@ -152,7 +152,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let db = ctx.session.db;
     let removed = ctx.server.keyspace.db(db).len() as u64;
     ctx.server.keyspace.flush_db(db, lazy);
-    ctx.server.watches.touch_db(Some(db));
+    crate::events::db_flushed(ctx.server, Some(db));
     ctx.dirty(removed.max(1));
     ctx.reply.ok();
     Ok(())
@@ -162,7 +162,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let lazy = flush_mode(ctx, &args)?;
     let removed = ctx.server.keyspace.total_keys() as u64;
     ctx.server.keyspace.flush_all(lazy);
-    ctx.server.watches.touch_db(None);
+    crate::events::db_flushed(ctx.server, None);
     ctx.dirty(removed.max(1));
     ctx.reply.ok();
     Ok(())
@@ -179,9 +179,8 @@ fn swapdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.server.keyspace.swap(a as usize, b as usize);
         // Clients blocked in either database may now find their keys.
         ctx.server.blocking.signal_db(a as usize);
-        ctx.server.watches.touch_db(Some(a as usize));
-        ctx.server.watches.touch_db(Some(b as usize));
         ctx.server.blocking.signal_db(b as usize);
+        crate::events::dbs_swapped(ctx.server, a as usize, b as usize);
     }
     ctx.dirty(1);
     ctx.reply.ok();

@@ -101,6 +101,8 @@ fn locate(key: &[u8]) -> (usize, usize) {
 /// One database.
 pub struct Db {
     shards: Box<[Mutex<Shard>]>,
+    /// This database's number, so expiry can say where a key lived.
+    index: usize,
 }
 
 impl Default for Db {
@@ -118,15 +120,27 @@ pub struct ScanOutcome {
 
 impl Db {
     pub fn new() -> Self {
+        Self::with_index(0)
+    }
+
+    /// Database number `index` of a keyspace.
+    pub fn with_index(index: usize) -> Self {
         Db {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            index,
         }
+    }
+
+    /// This database's number.
+    pub fn index(&self) -> usize {
+        self.index
     }
 
     fn view<'a>(&'a self, stats: &'a Stats, now: u64) -> View<'a> {
         View {
             guards: Default::default(),
             now,
+            db: self.index,
             stats,
             memo: Memo::default(),
         }
@@ -227,8 +241,10 @@ impl Db {
                 let mut removed = 0;
                 let mut removed_volatile = 0;
                 examined += s.tables[t].len();
+                let db = self.index;
                 s.tables[t].retain(|slot| {
                     if slot.entry().is_expired(now) {
+                        stats.expired.record(db, slot.key());
                         removed += 1;
                         removed_volatile += 1;
                         false
@@ -350,6 +366,8 @@ pub struct View<'a> {
     /// The command's clock: one reading per command, as Redis does, so a key
     /// cannot expire halfway through a command.
     pub now: u64,
+    /// The database this view locks (for expiry events).
+    db: usize,
     stats: &'a Stats,
     memo: Memo,
 }
@@ -392,6 +410,12 @@ impl Memo {
 }
 
 impl<'a> View<'a> {
+    /// The database this view locks.
+    #[inline]
+    pub fn db(&self) -> usize {
+        self.db
+    }
+
     /// Shard index, table index and table hash of `key`, memoised.
     #[inline]
     fn position(&mut self, key: &[u8]) -> (usize, usize, u64) {
@@ -423,6 +447,7 @@ impl<'a> View<'a> {
     fn find_live(&mut self, key: &[u8], touch: bool) -> Option<&mut Node> {
         let now = self.now;
         let stats = self.stats;
+        let db = self.db;
         let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
         if shard.tables.is_empty() {
@@ -432,6 +457,7 @@ impl<'a> View<'a> {
         match table.find_entry(hash, |s| s.key() == key) {
             Ok(occ) => {
                 if occ.get().entry().is_expired(now) {
+                    stats.expired.record(db, key);
                     occ.remove();
                     shard.len -= 1;
                     shard.volatile[ti] -= 1;
@@ -559,6 +585,7 @@ impl<'a> View<'a> {
         }
         match old {
             Some(o) if o.is_expired(now) => {
+                self.stats.expired.record(self.db, key);
                 self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 None
             }
@@ -583,6 +610,7 @@ impl<'a> View<'a> {
             shard.volatile_total -= 1;
         }
         if entry.is_expired(now) {
+            self.stats.expired.record(self.db, key);
             self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
             return None;
         }

@@ -10,6 +10,63 @@ pub struct Stats {
     pub expired_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Keys the engine deleted because they expired, for the layers that
+    /// must react (keyspace notifications, tracking, search indexes).
+    pub expired: ExpiredLog,
+}
+
+/// The engine's record of keys it expired on its own (lazily inside a
+/// lookup, or in the active cycle).
+///
+/// Expiry happens deep inside a [`View`] with shard locks held, where
+/// listeners must not run: they may publish to clients or lock the keyspace
+/// themselves. So the engine only appends `(db, key)` here, and the command
+/// layer drains the log once the locks are gone (after each command and
+/// after each active-expiry step). Recording is off until some listener
+/// turns it on, so a server nobody listens to pays one atomic load per
+/// expired key.
+#[derive(Debug, Default)]
+pub struct ExpiredLog {
+    enabled: std::sync::atomic::AtomicBool,
+    pending: std::sync::atomic::AtomicBool,
+    list: parking_lot::Mutex<Vec<(usize, Box<[u8]>)>>,
+}
+
+impl ExpiredLog {
+    /// Starts or stops recording expired keys.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Release);
+        if !on {
+            self.list.lock().clear();
+            self.pending.store(false, Ordering::Release);
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Notes that `key` in database `db` expired.
+    #[inline]
+    pub fn record(&self, db: usize, key: &[u8]) {
+        if self.enabled.load(Ordering::Relaxed) {
+            self.list.lock().push((db, key.into()));
+            self.pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether anything waits to be drained (one atomic load).
+    #[inline]
+    pub fn has_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Takes every recorded key, oldest first.
+    pub fn take(&self) -> Vec<(usize, Box<[u8]>)> {
+        let mut l = self.list.lock();
+        self.pending.store(false, Ordering::Release);
+        std::mem::take(&mut *l)
+    }
 }
 
 /// The server's databases (`databases` directive, 16 by default).
@@ -21,7 +78,7 @@ pub struct Keyspace {
 impl Keyspace {
     pub fn new(databases: usize) -> Self {
         Keyspace {
-            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            dbs: (0..databases.max(1)).map(Db::with_index).collect(),
             stats: Stats::default(),
         }
     }

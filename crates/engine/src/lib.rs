@@ -20,7 +20,7 @@ pub mod value;
 pub use clock::now_ms;
 pub use db::{Db, Entry, ScanOutcome, View};
 pub use glob::glob_match;
-pub use keyspace::{Keyspace, Stats};
+pub use keyspace::{ExpiredLog, Keyspace, Stats};
 pub use slot::key_slot;
 pub use value::{Bytes16, Value};
 

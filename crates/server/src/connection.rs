@@ -15,17 +15,24 @@ use quiver_resp::{parse_request, ArgsBuf, Limits, Proto, ReplyBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Flush mid-batch once this much output is pending, to bound memory.
 const FLUSH_THRESHOLD: usize = 1 << 20;
 
-/// Serves one client until it disconnects, is killed or quits.
-pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
-    let _ = stream.set_nodelay(true);
+/// Most input a blocked client may send before we stop reading from it
+/// (it is answered once the blocking command is served).
+const BLOCKED_READ_LIMIT: usize = 64 * 1024;
+
+/// Serves one client until it disconnects, is killed or quits. The stream is
+/// a plain TCP socket or a TLS session over one: the listener has already
+/// set TCP options.
+pub async fn serve<S>(state: Arc<ServerState>, mut stream: S, handle: Arc<ClientHandle>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let auth_needed = state.config.hot.requirepass_set.load(Ordering::Relaxed);
     let mut session = Session::new(handle.clone(), !auth_needed);
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -42,6 +49,14 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
         let read = tokio::select! {
             r = stream.read_buf(&mut rbuf) => r,
             _ = handle.killed() => break 'conn,
+            _ = handle.outbox_ready() => {
+                if let Some(out) = handle.take_outbox() {
+                    if write_out(&state, &mut stream, &out).await.is_err() {
+                        break 'conn;
+                    }
+                }
+                continue;
+            }
             line = async {
                 match monitor.as_mut() {
                     Some(rx) => rx.recv().await,
@@ -49,7 +64,7 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
                 }
             } => {
                 if let Some(line) = line {
-                    if stream.write_all(&line).await.is_err() {
+                    if write_out(&state, &mut stream, &line).await.is_err() {
                         break 'conn;
                     }
                 }
@@ -103,29 +118,38 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
                     if let Some(req) = session.block.take() {
                         // Everything before the blocking command is answered
                         // now; later pipelined commands wait, as in Redis.
-                        if flush(&state, &mut stream, &mut reply).await.is_err() {
+                        if flush(&state, &mut stream, &mut reply, &handle)
+                            .await
+                            .is_err()
+                        {
                             break 'conn;
                         }
+                        let mut early = BytesMut::new();
                         if !wait_blocked(
                             &state,
-                            &stream,
+                            &mut stream,
                             &handle,
                             &mut session,
                             &mut reply,
                             view,
                             req,
+                            &mut early,
                         )
                         .await
                         {
                             break 'conn;
                         }
+                        // Input that arrived while blocked joins the queue.
+                        rbuf.extend_from_slice(&early);
                     }
                     pos += n;
                     if session.close_after_reply || handle.is_killed() {
                         break;
                     }
                     if reply.len() >= FLUSH_THRESHOLD
-                        && flush(&state, &mut stream, &mut reply).await.is_err()
+                        && flush(&state, &mut stream, &mut reply, &handle)
+                            .await
+                            .is_err()
                     {
                         break 'conn;
                     }
@@ -140,7 +164,10 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
         }
         rbuf.advance(pos);
         handle.query_buf.store(rbuf.len(), Ordering::Relaxed);
-        if flush(&state, &mut stream, &mut reply).await.is_err() {
+        if flush(&state, &mut stream, &mut reply, &handle)
+            .await
+            .is_err()
+        {
             break;
         }
         if protocol_error || session.close_after_reply || handle.is_killed() {
@@ -162,15 +189,24 @@ pub async fn serve(state: Arc<ServerState>, mut stream: TcpStream, handle: Arc<C
 /// Parks a client on the keys of its blocking command until a writer wakes
 /// it and the re-run command is served, the timeout passes, or the client
 /// goes away. Returns false if the connection must close.
-async fn wait_blocked(
+///
+/// The socket is still read while blocked, only to notice a hang-up: bytes
+/// that arrive go to `early` (up to [`BLOCKED_READ_LIMIT`]) and are executed
+/// after the blocking command, as Redis does with pipelined input.
+#[allow(clippy::too_many_arguments)]
+async fn wait_blocked<S>(
     state: &ServerState,
-    stream: &TcpStream,
+    stream: &mut S,
     handle: &ClientHandle,
     session: &mut Session,
     reply: &mut ReplyBuf,
     args: quiver_resp::Args<'_>,
     req: BlockRequest,
-) -> bool {
+    early: &mut BytesMut,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let notify = Arc::new(Notify::new());
     let db = session.db;
     state.blocking.register(db, &req.keys, handle.id, &notify);
@@ -211,15 +247,20 @@ async fn wait_blocked(
                 break true;
             }
             _ = handle.killed() => break false,
-            peeked = async {
-                let mut b = [0u8; 1];
-                stream.peek(&mut b).await
-            }, if watch_socket => {
-                match peeked {
+            _ = handle.outbox_ready() => {
+                if let Some(out) = handle.take_outbox() {
+                    if write_out(state, stream, &out).await.is_err() {
+                        break false;
+                    }
+                }
+            }
+            read = stream.read_buf(early), if watch_socket => {
+                match read {
                     // The client hung up while blocked.
                     Ok(0) | Err(_) => break false,
-                    // More pipelined input: it waits in the socket until we are unblocked.
-                    Ok(_) => watch_socket = false,
+                    // Pipelined input waits until we are unblocked; past the
+                    // limit it waits in the socket instead.
+                    Ok(_) => watch_socket = early.len() < BLOCKED_READ_LIMIT,
                 }
             }
         }
@@ -237,26 +278,47 @@ async fn wait_blocked(
     keep
 }
 
-async fn flush(
+/// Writes the pending replies, then any out-of-band messages queued for this
+/// client meanwhile (so a message never splits a reply).
+async fn flush<S>(
     state: &ServerState,
-    stream: &mut TcpStream,
+    stream: &mut S,
     reply: &mut ReplyBuf,
-) -> std::io::Result<()> {
-    if reply.is_empty() {
-        return Ok(());
+    handle: &ClientHandle,
+) -> std::io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    if !reply.is_empty() {
+        let res = write_out(state, stream, &reply.out).await;
+        reply.clear();
+        // Give back memory after a huge reply (KEYS *, big MGET).
+        if reply.out.capacity() > 4 * FLUSH_THRESHOLD {
+            reply.out = Vec::with_capacity(READ_CHUNK);
+        }
+        res?;
     }
-    let n = reply.len();
-    let res = stream.write_all(&reply.out).await;
+    match handle.take_outbox() {
+        Some(out) => write_out(state, stream, &out).await,
+        None => Ok(()),
+    }
+}
+
+/// Writes `bytes` and flushes the stream (a TLS session buffers records
+/// until flushed), counting them in INFO stats.
+async fn write_out<S>(state: &ServerState, stream: &mut S, bytes: &[u8]) -> std::io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    let mut res = stream.write_all(bytes).await;
+    if res.is_ok() {
+        res = stream.flush().await;
+    }
     state
         .stats
         .net_output_bytes
-        .fetch_add(n as u64, Ordering::Relaxed);
+        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
     state.stats.total_writes.fetch_add(1, Ordering::Relaxed);
-    reply.clear();
-    // Give back memory after a huge reply (KEYS *, big MGET).
-    if reply.out.capacity() > 4 * FLUSH_THRESHOLD {
-        reply.out = Vec::with_capacity(READ_CHUNK);
-    }
     res
 }
 

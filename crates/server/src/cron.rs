@@ -64,6 +64,7 @@ fn active_expire(state: &ServerState, period: Duration) {
             examined += e;
             deleted += d;
         }
+        quiver_commands::events::drain_expired(state);
         if examined == 0 || deleted * 10 < examined || start.elapsed() >= budget {
             break;
         }

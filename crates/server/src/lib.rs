@@ -125,6 +125,7 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
 
 /// Admission checks (maxclients, protected mode), then the connection task.
 fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
     let maxclients = state.config.hot.maxclients.load(Ordering::Relaxed);
     let laddr = stream
         .local_addr()

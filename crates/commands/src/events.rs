@@ -1,0 +1,78 @@
+//! Change events: the one place where "this key changed / vanished" is
+//! announced to everything that must react — WATCH, client-side-caching
+//! invalidation (CLIENT TRACKING), search indexes, keyspace notifications.
+//!
+//! Writes are announced by dispatch after every successful write command,
+//! for the keys its key specs name (the same specs COMMAND GETKEYS uses), so
+//! a new command gets WATCH, tracking and indexing right by declaring its
+//! keys, without calling anything. Whole-database changes (FLUSHDB,
+//! FLUSHALL, SWAPDB) call [`db_flushed`]/[`dbs_swapped`] themselves.
+//!
+//! Keys the engine removes on its own (expiry; eviction later) are recorded
+//! in the engine's [`ExpiredLog`](quiver_engine::ExpiredLog) while shard
+//! locks are held, and drained here with no lock held: after each command
+//! and after each active-expiry step. Listeners may therefore lock the
+//! keyspace or publish to clients.
+//!
+//! Event *names* for keyspace notifications (`set`, `lpush`, `expired`, …)
+//! depend on what a command did, so handlers announce those themselves.
+
+use crate::state::ServerState;
+
+/// Why a key left the keyspace without a command naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Expired,
+    Evicted,
+}
+
+/// Whether anything listens for written keys: dispatch skips finding a
+/// command's keys when nothing does.
+#[inline]
+pub fn write_listeners(server: &ServerState) -> bool {
+    server.watches.active()
+}
+
+/// A write command succeeded on `key` in `db` (it may or may not have changed
+/// it). Called with no keyspace lock held.
+#[inline]
+pub fn key_written(server: &ServerState, db: usize, key: &[u8]) {
+    server.watches.touch(db, key);
+}
+
+/// `key` in `db` left the keyspace by expiry or eviction.
+/// (WATCH learns about expiry at EXEC time by itself, see `txn`.)
+pub fn key_removed(server: &ServerState, db: usize, key: &[u8], why: Removal) {
+    let _ = (server, db, key, why);
+}
+
+/// Announces the keys the engine expired since the last call.
+#[inline]
+pub fn drain_expired(server: &ServerState) {
+    let log = &server.keyspace.stats.expired;
+    if !log.has_pending() {
+        return;
+    }
+    for (db, key) in log.take() {
+        key_removed(server, db, &key, Removal::Expired);
+    }
+}
+
+/// FLUSHDB (`Some(db)`) or FLUSHALL (`None`) emptied databases.
+pub fn db_flushed(server: &ServerState, db: Option<usize>) {
+    server.watches.touch_db(db);
+}
+
+/// SWAPDB exchanged the contents of `a` and `b`.
+pub fn dbs_swapped(server: &ServerState, a: usize, b: usize) {
+    server.watches.touch_db(Some(a));
+    server.watches.touch_db(Some(b));
+}
+
+/// Turns the engine's expiry log on while anything listens for removals,
+/// and off otherwise (so an idle server records nothing). Listeners call
+/// this when they start or stop listening.
+pub fn update_listening(server: &ServerState) {
+    let on = false;
+    server.keyspace.stats.expired.set_enabled(on);
+}
