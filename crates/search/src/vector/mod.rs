@@ -1,0 +1,149 @@
+//! Vector indexes: FLAT (exact) and HNSW (approximate) behind one trait.
+//!
+//! CONTRACT (filled in by the vector work; the rest of the search crate
+//! relies only on what is declared here):
+//! - Documents are identified by [`DocId`]; a document has at most one
+//!   vector per vector field. Inserting an id again replaces its vector.
+//! - Vectors arrive as the raw little-endian blob from the hash field;
+//!   [`VectorIndex::insert`] validates its size (`dim * elem size`).
+//! - Distances are reported as f64 in RediSearch's conventions: L2 =
+//!   squared Euclidean, IP = 1 - dot, COSINE = 1 - cosine similarity.
+//! - Results are sorted by distance ascending, ties by smaller DocId.
+//! - A `filter` (sorted ascending, deduplicated) restricts results to those
+//!   ids; KNN must then still return min(k, matching docs with a vector)
+//!   results.
+//! - `insert` never waits for graph construction: a vector is visible to
+//!   the very next `knn`/`range` call from any thread.
+
+use crate::DocId;
+
+/// Algorithm named in FT.CREATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Flat,
+    Hnsw,
+}
+
+/// Element type of stored vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElemType {
+    Float32,
+    Float64,
+    Float16,
+    BFloat16,
+}
+
+impl ElemType {
+    pub fn size(self) -> usize {
+        match self {
+            ElemType::Float32 => 4,
+            ElemType::Float64 => 8,
+            ElemType::Float16 | ElemType::BFloat16 => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ElemType::Float32 => "FLOAT32",
+            ElemType::Float64 => "FLOAT64",
+            ElemType::Float16 => "FLOAT16",
+            ElemType::BFloat16 => "BFLOAT16",
+        }
+    }
+}
+
+/// Distance metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    L2,
+    Ip,
+    Cosine,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::L2 => "L2",
+            Metric::Ip => "IP",
+            Metric::Cosine => "COSINE",
+        }
+    }
+}
+
+/// A vector field's parameters as declared in FT.CREATE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorParams {
+    pub algorithm: Algorithm,
+    pub elem: ElemType,
+    pub dim: usize,
+    pub metric: Metric,
+    pub initial_cap: Option<usize>,
+    pub block_size: Option<usize>,
+    /// HNSW only.
+    pub m: usize,
+    pub ef_construction: usize,
+    pub ef_runtime: usize,
+    pub epsilon: f64,
+}
+
+impl VectorParams {
+    /// Expected blob length in bytes.
+    pub fn blob_len(&self) -> usize {
+        self.dim * self.elem.size()
+    }
+}
+
+/// Per-query knobs for KNN and range queries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueryOpts {
+    /// `EF_RUNTIME` (HNSW); `None` = the index's default.
+    pub ef_runtime: Option<usize>,
+    /// `EPSILON` for range queries (HNSW); `None` = the index's default.
+    pub epsilon: Option<f64>,
+}
+
+/// Errors a vector operation reports to the client.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum VectorError {
+    /// Indexing: `Could not add vector with blob size {got} (expected size {want})`.
+    #[error("Could not add vector with blob size {got} (expected size {want})")]
+    BlobSize { got: usize, want: usize },
+    /// Query: the whole RediSearch message.
+    #[error("Error parsing vector similarity query: query vector blob size ({got}) does not match index's expected size ({want}).")]
+    QueryBlobSize { got: usize, want: usize },
+    #[error("Error parsing vector similarity query: negative radius ({0}) given in a range query")]
+    NegativeRadius(String),
+}
+
+/// One vector index (one VECTOR field of one search index).
+pub trait VectorIndex: Send + Sync {
+    fn params(&self) -> &VectorParams;
+    /// Adds or replaces the vector of `id`.
+    fn insert(&self, id: DocId, blob: &[u8]) -> Result<(), VectorError>;
+    /// Removes `id`'s vector (no-op if absent); its memory is reclaimed or
+    /// reused, never left as an unbounded tombstone.
+    fn remove(&self, id: DocId);
+    /// The `k` nearest neighbours of `query`.
+    fn knn(
+        &self,
+        query: &[u8],
+        k: usize,
+        opts: QueryOpts,
+        filter: Option<&[DocId]>,
+    ) -> Result<Vec<(DocId, f64)>, VectorError>;
+    /// Every vector within `radius` of `query`.
+    fn range(
+        &self,
+        query: &[u8],
+        radius: f64,
+        opts: QueryOpts,
+        filter: Option<&[DocId]>,
+    ) -> Result<Vec<(DocId, f64)>, VectorError>;
+    /// Number of vectors stored.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes used (FT.INFO `vector_index_sz_mb`).
+    fn memory_bytes(&self) -> usize;
+}
