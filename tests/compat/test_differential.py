@@ -11,6 +11,12 @@ redis-cli (double quotes with \\n, \\xHH escapes; single quotes):
     @sleep 0.05            pause (for expiry tests)
     @raw "*1\\r\\n$x\\r\\n"   send raw bytes; compare all output for 0.3 s, then reconnect
     @reconnect             open fresh connections to both servers
+    @conn 2                switch to connection 2 (opened on first use; the
+                           script starts on connection 1): pub/sub needs a
+                           subscriber and a publisher
+    @read                  read one more reply (a pushed message, the rest of
+                           a multi-reply SUBSCRIBE) on the current connection
+                           and compare it
     # comment
 
 Each script starts with FLUSHALL on fresh connections.
@@ -36,10 +42,13 @@ def normalise_sorted(raw: bytes):
 
 def run_script(path: Path, ref_port: int, q_port: int):
     ref, q = RawConn(ref_port), RawConn(q_port)
+    # Extra connections opened by @conn, by number; 1 is (ref, q).
+    conns = {}
     failures = []
     try:
         for c in (ref, q):
             c.call("FLUSHALL")
+        current = 1
         for lineno, raw_line in enumerate(path.read_text().splitlines(), 1):
             line = raw_line.strip()
             if not line or line.startswith("#"):
@@ -50,7 +59,23 @@ def run_script(path: Path, ref_port: int, q_port: int):
                 continue
             if line == "@reconnect":
                 ref.close(), q.close()
+                for a, b in conns.values():
+                    a.close(), b.close()
+                conns = {}
                 ref, q = RawConn(ref_port), RawConn(q_port)
+                continue
+            if line.startswith("@conn "):
+                n = int(line.split()[1])
+                conns.setdefault(current, (ref, q))
+                if n not in conns:
+                    conns[n] = (RawConn(ref_port), RawConn(q_port))
+                ref, q = conns[n]
+                current = n
+                continue
+            if line == "@read":
+                a, b = ref.read_reply(), q.read_reply()
+                if a != b:
+                    failures.append("%s\n  redis:  %r\n  quiver: %r" % (where, a[:300], b[:300]))
                 continue
             if line.startswith("@raw "):
                 data = split_args(line[5:])[0]
@@ -80,6 +105,8 @@ def run_script(path: Path, ref_port: int, q_port: int):
     finally:
         ref.close()
         q.close()
+        for a, b in conns.values():
+            a.close(), b.close()
     return failures
 
 

@@ -135,7 +135,47 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
             NO_KEYS,
             CONN,
             "connection",
-            getredir,
+            crate::tracking::client_getredir,
+        )
+    },
+    CommandSpec {
+        summary: "Controls server-assisted client-side caching for the connection.",
+        since: "6.0.0",
+        ..CommandSpec::new(
+            "client|tracking",
+            -3,
+            F,
+            NO_KEYS,
+            CONN,
+            "connection",
+            crate::tracking::client_tracking,
+        )
+    },
+    CommandSpec {
+        summary: "Instructs the server whether to track the keys in the next request.",
+        since: "6.0.0",
+        ..CommandSpec::new(
+            "client|caching",
+            3,
+            F,
+            NO_KEYS,
+            CONN,
+            "connection",
+            crate::tracking::client_caching,
+        )
+    },
+    CommandSpec {
+        summary:
+            "Returns information about server-assisted client-side caching for the connection.",
+        since: "6.2.0",
+        ..CommandSpec::new(
+            "client|trackinginfo",
+            2,
+            F,
+            NO_KEYS,
+            CONN,
+            "connection",
+            crate::tracking::client_trackinginfo,
         )
     },
     CommandSpec {
@@ -262,7 +302,15 @@ const REPLY_BUF: usize = 16384;
 
 /// One CLIENT LIST / CLIENT INFO line in Redis 7.0's field order, ending in
 /// `\n`. Buffer figures are estimates from the sizes connections publish.
-fn client_line(out: &mut String, h: &ClientHandle, now_ms: u64, cur: Option<&Current<'_>>) {
+/// `track` is the client's tracking redirect and flag letters
+/// (`tracking::list_fields`).
+fn client_line(
+    out: &mut String,
+    h: &ClientHandle,
+    now_ms: u64,
+    cur: Option<&Current<'_>>,
+    track: (i64, &str),
+) {
     let name = h.name.lock().clone();
     let age = now_ms.saturating_sub(h.created_ms) / 1000;
     let idle = match cur {
@@ -280,6 +328,7 @@ fn client_line(out: &mut String, h: &ClientHandle, now_ms: u64, cur: Option<&Cur
     if h.subscriptions.load(Ordering::Relaxed) + h.psubscriptions.load(Ordering::Relaxed) > 0 {
         flags.push('P');
     }
+    flags.push_str(track.1);
     if h.no_evict.load(Ordering::Relaxed) {
         flags.push('e');
     }
@@ -313,7 +362,7 @@ fn client_line(out: &mut String, h: &ClientHandle, now_ms: u64, cur: Option<&Cur
         "id={} addr={} laddr={} fd={} name={} age={age} idle={idle} flags={flags} db={} \
          sub={} psub={} ssub={} multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} \
          multi-mem=0 rbs={REPLY_BUF} rbp={REPLY_BUF} obl={obl} oll=0 omem={omem} \
-         tot-mem={tot_mem} events=r cmd={cmd} user={} redir=-1 resp={}",
+         tot-mem={tot_mem} events=r cmd={cmd} user={} redir={} resp={}",
         h.id,
         h.addr,
         h.laddr,
@@ -326,6 +375,7 @@ fn client_line(out: &mut String, h: &ClientHandle, now_ms: u64, cur: Option<&Cur
         if multi == u64::MAX { -1 } else { multi as i64 },
         QBUF_CAP.saturating_sub(qbuf),
         cur.map(|c| c.user).unwrap_or("default"),
+        track.0,
         h.resp.load(Ordering::Relaxed),
     );
 }
@@ -356,7 +406,8 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let me = ctx.session.id;
     let cur = current(ctx, &args);
     let emit = |out: &mut String, h: &ClientHandle| {
-        client_line(out, h, ctx.now, (h.id == me).then_some(&cur));
+        let track = crate::tracking::list_fields(ctx.server, h.id);
+        client_line(out, h, ctx.now, (h.id == me).then_some(&cur), track);
     };
     match ids {
         Some(ids) => {
@@ -388,7 +439,8 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 fn info(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut out = String::new();
     let cur = current(ctx, &args);
-    client_line(&mut out, &ctx.session.handle, ctx.now, Some(&cur));
+    let track = crate::tracking::list_fields(ctx.server, ctx.session.id);
+    client_line(&mut out, &ctx.session.handle, ctx.now, Some(&cur), track);
     ctx.reply.verbatim(out.as_bytes());
     Ok(())
 }
@@ -582,7 +634,6 @@ fn no_touch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Tracking redirection does not exist yet: never redirecting.
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking
 /// command as if it had timed out, or with an UNBLOCKED error. Replies 1 if
 /// that client was blocked.
@@ -606,11 +657,6 @@ fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .and_then(|id| ctx.server.clients.get(id))
         .is_some_and(|h| h.unblock(mode));
     ctx.reply.int(done as i64);
-    Ok(())
-}
-
-fn getredir(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    ctx.reply.int(-1);
     Ok(())
 }
 

@@ -56,6 +56,15 @@ pub struct ClientHandle {
     /// Bytes waiting in `outbox` (CLIENT LIST `omem`, output-buffer limits).
     pub outbox_bytes: AtomicUsize,
     outbox_notify: Notify,
+    /// The ACL user this connection is authenticated as (CLIENT LIST
+    /// `user=`, ACL DELUSER).
+    pub user: Mutex<String>,
+    /// How it authenticated (`acl::auth_kind`): key-authenticated clients
+    /// are closed when key authentication is disabled.
+    pub auth_kind: AtomicU8,
+    /// Unix ms at which a token-authenticated connection must close unless
+    /// a re-AUTH moves it (0: no deadline).
+    pub token_deadline_ms: AtomicU64,
 }
 
 /// How CLIENT UNBLOCK ends a blocked command.
@@ -100,6 +109,9 @@ impl ClientHandle {
             outbox: Mutex::new(Vec::new()),
             outbox_bytes: AtomicUsize::new(0),
             outbox_notify: Notify::new(),
+            user: Mutex::new("default".to_string()),
+            auth_kind: AtomicU8::new(0),
+            token_deadline_ms: AtomicU64::new(0),
         }
     }
 

@@ -271,6 +271,45 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tracking-table-max-keys", LONG, "1000000", true),
     d("acllog-max-len", LONG, "128", true),
     d("aclfile", Kind::Str, "", false),
+    // TLS (see the server crate's tls module). Certificates are re-read
+    // when any of these change, without touching live connections.
+    d("tls-port", Kind::Int { min: 0, max: 65535 }, "0", false),
+    d("tls-cert-file", Kind::Str, "", true),
+    d("tls-key-file", Kind::Str, "", true),
+    d("tls-key-file-pass", Kind::Str, "", true),
+    d("tls-ca-cert-file", Kind::Str, "", true),
+    d("tls-ca-cert-dir", Kind::Str, "", true),
+    d(
+        "tls-auth-clients",
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+        true,
+    ),
+    d("tls-protocols", Kind::Str, "", true),
+    d("tls-ciphersuites", Kind::Str, "", true),
+    d("tls-ciphers", Kind::Str, "", true),
+    // Two access keys for the default user, valid at once, so one can be
+    // rotated while clients use the other (Azure semantics).
+    d("access-key-primary", Kind::Str, "", true),
+    d("access-key-secondary", Kind::Str, "", true),
+    d("access-key-authentication", YESNO, "yes", true),
+    // Token (OIDC/JWT) authentication: trusted issuers and audiences
+    // (space separated), the JWKS file of signing keys, and per-object-id
+    // policies `oid:role;oid:role` (roles owner, contributor, reader or ACL
+    // rules), with an optional default for unknown ids.
+    d("jwt-issuers", Kind::Str, "", true),
+    d(
+        "jwt-audiences",
+        Kind::Str,
+        "https://redis.azure.com acca5fbb-b7e4-4009-81f1-37e38fd66d78",
+        true,
+    ),
+    d("jwt-jwks-file", Kind::Str, "", true),
+    d("jwt-policies", Kind::Str, "", true),
+    d("jwt-default-policy", Kind::Str, "", true),
+    // Failed AUTHs allowed per client IP per minute before AUTH is refused
+    // outright (0: unlimited).
+    d("auth-failures-max", LONG, "100", true),
     da("busy-reply-threshold", "lua-time-limit", LONG, "5000", true),
     d(
         "enable-debug-command",
@@ -425,8 +464,9 @@ fn parse_notify_flags(value: &str) -> Option<Vec<char>> {
     Some(out)
 }
 
-/// Redis prints the flags back in a canonical form: `A` stands for all
-/// classes, followed by K and E.
+/// Redis prints the flags back in a canonical form: `A` when every class
+/// it stands for is on (the `n` class is then not shown, as in Redis 7.0),
+/// otherwise each class letter in a fixed order; then K, E and m.
 fn notify_flags_string(flags: &[char]) -> String {
     let has = |c: char| flags.contains(&c);
     let all = "g$lshzxetd";
@@ -434,26 +474,16 @@ fn notify_flags_string(flags: &[char]) -> String {
     if has('A') || all.chars().all(has) {
         s.push('A');
     } else {
-        for c in all.chars() {
+        for c in "g$lshzxetdn".chars() {
             if has(c) {
                 s.push(c);
             }
         }
     }
-    if has('m') {
-        s.push('m');
-    }
-    if has('n') {
-        s.push('n');
-    }
-    if has('K') {
-        s.push('K');
-    }
-    if has('E') {
-        s.push('E');
-    }
-    if !has('K') && !has('E') {
-        return String::new();
+    for c in ['K', 'E', 'm'] {
+        if has(c) {
+            s.push(c);
+        }
     }
     s
 }
@@ -522,6 +552,17 @@ pub struct Hot {
     pub zset_max_listpack_entries: AtomicI64,
     pub zset_max_listpack_value: AtomicI64,
     pub list_max_listpack_size: AtomicI64,
+    /// `notify-keyspace-events` as `notify::*` class bits (0: off).
+    pub notify_flags: std::sync::atomic::AtomicU32,
+    /// The `pubsub` class of `client-output-buffer-limit`: hard bytes, soft
+    /// bytes, soft seconds.
+    pub pubsub_obl_hard: AtomicU64,
+    pub pubsub_obl_soft: AtomicU64,
+    pub pubsub_obl_secs: AtomicU64,
+    pub tracking_table_max_keys: AtomicU64,
+    /// Bumped whenever an authentication directive changes (requirepass,
+    /// access keys, jwt-*): the ACL layer re-applies them lazily.
+    pub auth_gen: AtomicU64,
 }
 
 impl Hot {
@@ -580,6 +621,12 @@ impl Config {
                 zset_max_listpack_entries: AtomicI64::new(128),
                 zset_max_listpack_value: AtomicI64::new(64),
                 list_max_listpack_size: AtomicI64::new(-2),
+                notify_flags: std::sync::atomic::AtomicU32::new(0),
+                pubsub_obl_hard: AtomicU64::new(0),
+                pubsub_obl_soft: AtomicU64::new(0),
+                pubsub_obl_secs: AtomicU64::new(0),
+                tracking_table_max_keys: AtomicU64::new(0),
+                auth_gen: AtomicU64::new(0),
             },
             file: RwLock::new(None),
         };
@@ -684,6 +731,10 @@ impl Config {
     fn apply_hot(&self, i: usize, v: &str) {
         let h = &self.hot;
         let num = || v.parse::<i64>().unwrap_or(0);
+        let name = DIRECTIVES[i].name;
+        if name == "requirepass" || name.starts_with("access-key") || name.starts_with("jwt-") {
+            h.auth_gen.fetch_add(1, Ordering::AcqRel);
+        }
         match DIRECTIVES[i].name {
             "timeout" => h.timeout.store(num() as u64, Ordering::Relaxed),
             "maxclients" => h.maxclients.store(num() as usize, Ordering::Relaxed),
@@ -717,6 +768,22 @@ impl Config {
             }
             "zset-max-listpack-value" => h.zset_max_listpack_value.store(num(), Ordering::Relaxed),
             "list-max-listpack-size" => h.list_max_listpack_size.store(num(), Ordering::Relaxed),
+            "notify-keyspace-events" => h
+                .notify_flags
+                .store(crate::notify::parse_flags(v), Ordering::Relaxed),
+            "client-output-buffer-limit" => {
+                // Canonical form: "normal h s t slave h s t pubsub h s t".
+                let parts: Vec<&str> = v.split_whitespace().collect();
+                if let Some(i) = parts.iter().position(|p| *p == "pubsub") {
+                    let n = |j: usize| parts.get(i + j).and_then(|x| x.parse().ok()).unwrap_or(0);
+                    h.pubsub_obl_hard.store(n(1), Ordering::Relaxed);
+                    h.pubsub_obl_soft.store(n(2), Ordering::Relaxed);
+                    h.pubsub_obl_secs.store(n(3), Ordering::Relaxed);
+                }
+            }
+            "tracking-table-max-keys" => h
+                .tracking_table_max_keys
+                .store(num() as u64, Ordering::Relaxed),
             _ => {}
         }
     }

@@ -121,6 +121,8 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         })
         .collect();
     ctx.server.config.set_runtime(&pairs)?;
+    // notify-keyspace-events may have turned expiry events on or off.
+    crate::events::update_listening(ctx.server);
     ctx.reply.ok();
     Ok(())
 }

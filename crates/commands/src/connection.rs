@@ -105,6 +105,9 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if args.len() <= 2 && crate::pubsub::subscribed_ping(ctx, &args) {
+        return Ok(());
+    }
     match args.len() {
         1 => ctx.reply.simple("PONG"),
         2 => ctx.reply.bulk(args.get(1)),
@@ -128,6 +131,8 @@ fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 
 fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     ctx.session.unwatch_all(ctx.server);
+    ctx.session.pubsub.clear();
+    ctx.session.tracking.disable();
     let s = &mut *ctx.session;
     s.db = 0;
     s.handle.db.store(0, Ordering::Relaxed);
@@ -139,50 +144,63 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     s.handle.no_touch.store(false, Ordering::Relaxed);
     s.handle.no_evict.store(false, Ordering::Relaxed);
     s.handle.name.lock().clear();
-    if ctx
-        .server
-        .config
-        .hot
-        .requirepass_set
-        .load(Ordering::Relaxed)
-    {
-        s.authenticated = false;
-    }
+    // RESET logs the client back in as `default`, which needs no AUTH only
+    // when the default user is open.
+    s.authenticated = ctx.server.acl.default_open(&ctx.server.config);
     s.user = "default".into();
+    *s.handle.user.lock() = "default".into();
+    s.handle
+        .auth_kind
+        .store(crate::acl::auth_kind::NONE, Ordering::Relaxed);
+    s.handle.token_deadline_ms.store(0, Ordering::Release);
+    s.acl_user = None;
     ctx.reply.proto = Proto::Resp2;
     s.handle.resp.store(2, Ordering::Relaxed);
     ctx.reply.simple("RESET");
     Ok(())
 }
 
-/// Checks a username/password pair against the configured credentials.
-/// Until ACL users exist, only `default` is known: with `requirepass` set
-/// it needs that password; without, it accepts any (Redis's `nopass`).
-pub fn check_credentials(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
+/// Authenticates the session as `user` with `pass` (a password, an access
+/// key of the default user, or a token): AUTH and HELLO AUTH share it.
+/// Failures are counted per client address (and refused outright past
+/// `auth-failures-max` a minute) and logged in ACL LOG without the secret.
+pub fn login(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> CmdResult {
+    let server = ctx.server;
+    let ip = crate::acl::ip_of(&ctx.session.handle.addr).to_string();
+    if server.acl.rate_limited(&server.config, &ip, ctx.now) {
+        return Err(CmdError::err(
+            "too many failed authentication attempts from this address, try again later",
+        ));
     }
-    let required = ctx.server.config.get("requirepass");
-    required.is_empty() || constant_time_eq(required.as_bytes(), pass)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+    match server.acl.authenticate(&server.config, user, pass, ctx.now) {
+        Ok(authed) => {
+            ctx.session.login(authed);
+            ctx.session.acl_epoch = 0;
+            Ok(())
+        }
+        Err(reason) => {
+            server.acl.note_failure(&server.config, &ip, ctx.now);
+            let object = if reason == "auth" {
+                "AUTH".to_string()
+            } else {
+                format!("AUTH ({reason})")
+            };
+            crate::acl::command::log_event(
+                server,
+                ctx.session,
+                "auth",
+                object,
+                String::from_utf8_lossy(user).into_owned(),
+            );
+            Err(CmdError::WrongPass)
+        }
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (user, pass): (&[u8], &[u8]) = match args.len() {
         2 => {
-            if !ctx
-                .server
-                .config
-                .hot
-                .requirepass_set
-                .load(Ordering::Relaxed)
-            {
+            if ctx.server.acl.default_open(&ctx.server.config) {
                 return Err(CmdError::err(
                     "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 ));
@@ -192,14 +210,9 @@ fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         3 => (args.get(1), args.get(2)),
         _ => return Err(CmdError::Syntax),
     };
-    if check_credentials(ctx, user, pass) {
-        ctx.session.authenticated = true;
-        ctx.session.user = String::from_utf8_lossy(user).into_owned();
-        ctx.reply.ok();
-        Ok(())
-    } else {
-        Err(CmdError::WrongPass)
-    }
+    login(ctx, user, pass)?;
+    ctx.reply.ok();
+    Ok(())
 }
 
 fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -232,11 +245,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     if let Some((user, pass)) = auth {
-        if !check_credentials(ctx, user, pass) {
-            return Err(CmdError::WrongPass);
-        }
-        ctx.session.authenticated = true;
-        ctx.session.user = String::from_utf8_lossy(user).into_owned();
+        login(ctx, user, pass)?;
     }
     if !ctx.session.authenticated {
         return Err(CmdError::Raw(
@@ -266,7 +275,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     r.bulk(b"role");
     r.bulk(b"master");
     r.bulk(b"modules");
-    r.array(0);
+    crate::search::admin::write_module_list(r);
     Ok(())
 }
 

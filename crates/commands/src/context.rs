@@ -56,6 +56,22 @@ pub struct Session {
     pub watched: Vec<(usize, Vec<u8>, bool)>,
     /// Set by writers touching a watched key: EXEC must then fail.
     pub watch_dirty: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Pub/sub subscriptions (dropped with the session on disconnect).
+    pub pubsub: crate::pubsub::ClientSubs,
+    /// CLIENT TRACKING state (dropped with the session on disconnect).
+    pub tracking: crate::tracking::SessionTracking,
+    /// The ACL user's compiled permissions, refreshed when the ACL epoch
+    /// moves (so ACL SETUSER reaches live connections). `None` until the
+    /// first command looks it up.
+    pub acl_user: Option<Arc<crate::acl::User>>,
+    pub acl_epoch: u64,
+    /// The user may run anything: dispatch skips the check.
+    pub acl_unrestricted: bool,
+    /// Set by the connection: EVAL/FCALL may hand their run back to it
+    /// (`script_job`) to execute off the I/O thread (see `scripting`).
+    pub defer_scripts: bool,
+    /// A script run the connection must execute after this command.
+    pub script_job: Option<Box<crate::scripting::Job>>,
 }
 
 impl Session {
@@ -68,6 +84,20 @@ impl Session {
         }
         self.watch_dirty
             .store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Marks the session authenticated as `authed.user` (AUTH, HELLO AUTH).
+    pub fn login(&mut self, authed: crate::acl::Authed) {
+        use std::sync::atomic::Ordering;
+        self.authenticated = true;
+        self.user.clone_from(&authed.user.name);
+        *self.handle.user.lock() = authed.user.name.clone();
+        self.handle.auth_kind.store(authed.kind, Ordering::Relaxed);
+        self.handle
+            .token_deadline_ms
+            .store(authed.deadline_ms, Ordering::Release);
+        self.acl_user = Some(authed.user);
+        self.acl_epoch = 0;
     }
 
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
@@ -88,6 +118,13 @@ impl Session {
             woken: false,
             watched: Vec::new(),
             watch_dirty: Default::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
+            acl_user: None,
+            acl_epoch: 0,
+            acl_unrestricted: false,
+            defer_scripts: false,
+            script_job: None,
         }
     }
 }

@@ -109,6 +109,37 @@ pub fn execute(server: &ServerState, session: &mut Session, reply: &mut ReplyBuf
         finish_reply_mode(session, reply, mark);
         return;
     }
+    if session.authenticated && !spec.has(flag::NO_AUTH) {
+        if let Err(e) = acl_check(server, session, entry, &args) {
+            if let Some(m) = session.multi.as_mut() {
+                m.dirty = true;
+            }
+            reject(server, entry, reply, e);
+            finish_reply_mode(session, reply, mark);
+            return;
+        }
+    }
+    if session.pubsub.total() > 0
+        && reply.proto == quiver_resp::Proto::Resp2
+        && !crate::pubsub::allowed_when_subscribed(
+            entry
+                .parent
+                .map(|p| registry().entries[p].spec.name)
+                .unwrap_or(spec.name),
+        )
+    {
+        if let Some(m) = session.multi.as_mut() {
+            m.dirty = true;
+        }
+        reject(
+            server,
+            entry,
+            reply,
+            crate::pubsub::subscribed_mode_error(spec.name),
+        );
+        finish_reply_mode(session, reply, mark);
+        return;
+    }
     if let Some(multi) = session.multi.as_mut() {
         let top = entry
             .parent
@@ -136,7 +167,60 @@ pub fn execute(server: &ServerState, session: &mut Session, reply: &mut ReplyBuf
         }
     }
     call(server, session, reply, entry, args);
+    // CLIENT CACHING YES/NO covers the one command after it (all of a
+    // MULTI block when sent before EXEC).
+    if session.tracking.caching.is_some()
+        && session.multi.is_none()
+        && spec.name != "client|caching"
+    {
+        session.tracking.caching = None;
+    }
     finish_reply_mode(session, reply, mark);
+}
+
+/// The ACL check: one epoch load and, for unrestricted users, nothing
+/// more. A denial is logged in ACL LOG and becomes Redis's NOPERM error.
+/// EXEC re-checks queued commands through this same path.
+pub fn acl_check(
+    server: &ServerState,
+    session: &mut Session,
+    entry: &'static Registered,
+    args: &Args<'_>,
+) -> Result<(), CmdError> {
+    let epoch = server.acl.epoch.load(Ordering::Acquire);
+    if session.acl_epoch != epoch || session.acl_user.is_none() {
+        server.acl.sync(&server.config);
+        session.acl_user = server.acl.get(&session.user);
+        session.acl_epoch = server.acl.epoch.load(Ordering::Acquire);
+        session.acl_unrestricted = session.acl_user.as_ref().is_some_and(|u| u.unrestricted());
+    }
+    if session.acl_unrestricted {
+        return Ok(());
+    }
+    let Some(user) = session.acl_user.clone() else {
+        // The user was deleted under us: nothing is allowed.
+        return Err(CmdError::Raw(
+            crate::acl::Denied::Command.message(entry.spec),
+        ));
+    };
+    match user.check(entry.id, entry.spec, args) {
+        Ok(()) => Ok(()),
+        Err(d) => {
+            let (reason, object) = match &d {
+                crate::acl::Denied::Command => ("command", entry.spec.name.to_string()),
+                crate::acl::Denied::Key(i) => {
+                    ("key", String::from_utf8_lossy(args.get(*i)).into_owned())
+                }
+                crate::acl::Denied::Channel(i) => (
+                    "channel",
+                    String::from_utf8_lossy(args.get(*i)).into_owned(),
+                ),
+            };
+            let name = session.user.clone();
+            crate::acl::command::log_event(server, session, reason, object, name);
+            Err(CmdError::Raw(d.message(entry.spec)))
+        }
+    }
 }
 
 /// Finds the entry to charge a rejection to (known command, bad arity).
@@ -189,8 +273,11 @@ pub fn call(
         }
         Ok(()) if spec.has(flag::WRITE) && events::write_listeners(server) => {
             for i in crate::introspection::key_positions(spec, &args) {
-                events::key_written(server, session.db, args.get(i));
+                events::key_written_by(server, session.db, args.get(i), session.id);
             }
+        }
+        Ok(()) if session.tracking.on && spec.has(flag::READONLY) => {
+            crate::tracking::remember_reads(server, session, spec, &args);
         }
         Ok(()) => {}
     }
@@ -206,7 +293,7 @@ pub fn call(
             .slowlog_slower_than
             .load(Ordering::Relaxed);
         if threshold >= 0 && micros >= threshold as u64 {
-            slowlog_push(server, session, &args, now, micros);
+            slowlog_push(server, session, spec, &args, now, micros);
         }
     }
     let lat = server.config.hot.latency_threshold.load(Ordering::Relaxed);
@@ -222,11 +309,18 @@ pub fn call(
         && !spec.has(flag::SKIP_MONITOR)
         && !spec.has(flag::ADMIN)
     {
-        feed_monitors(server, session, &args, now);
+        feed_monitors(server, session, spec, &args, now);
     }
 }
 
-fn slowlog_push(server: &ServerState, session: &Session, args: &Args<'_>, now: u64, micros: u64) {
+fn slowlog_push(
+    server: &ServerState,
+    session: &Session,
+    spec: &crate::spec::CommandSpec,
+    args: &Args<'_>,
+    now: u64,
+    micros: u64,
+) {
     let max = server.config.hot.slowlog_max_len.load(Ordering::Relaxed);
     // Like Redis: at most 32 arguments, each cut to 128 bytes.
     let argc = args.len();
@@ -235,6 +329,11 @@ fn slowlog_push(server: &ServerState, session: &Session, args: &Args<'_>, now: u
         if i == 31 && argc > 32 {
             kept.push(format!("... ({} more arguments)", argc - 31).into_bytes());
             break;
+        }
+        // Secrets (AUTH passwords, …) never reach the log.
+        if crate::acl::redacted(spec, args, i) {
+            kept.push(b"(redacted)".to_vec());
+            continue;
         }
         if a.len() > 128 {
             let mut v = a[..128].to_vec();
@@ -261,7 +360,13 @@ fn slowlog_push(server: &ServerState, session: &Session, args: &Args<'_>, now: u
 }
 
 /// Formats a command the way MONITOR shows it: quoted, escaped arguments.
-fn feed_monitors(server: &ServerState, session: &Session, args: &Args<'_>, now_ms: u64) {
+fn feed_monitors(
+    server: &ServerState,
+    session: &Session,
+    spec: &crate::spec::CommandSpec,
+    args: &Args<'_>,
+    now_ms: u64,
+) {
     let us = quiver_engine::clock::now_us();
     let _ = now_ms;
     let mut line = format!(
@@ -272,7 +377,12 @@ fn feed_monitors(server: &ServerState, session: &Session, args: &Args<'_>, now_m
         session.handle.addr
     )
     .into_bytes();
-    for a in args.iter() {
+    for (i, a) in args.iter().enumerate() {
+        let a: &[u8] = if crate::acl::redacted(spec, args, i) {
+            b"(redacted)"
+        } else {
+            a
+        };
         line.extend_from_slice(b" \"");
         for &b in a {
             match b {

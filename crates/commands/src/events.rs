@@ -30,20 +30,42 @@ pub enum Removal {
 /// command's keys when nothing does.
 #[inline]
 pub fn write_listeners(server: &ServerState) -> bool {
-    server.watches.active()
+    server.watches.active() || server.tracking.active() || server.search.active()
 }
 
 /// A write command succeeded on `key` in `db` (it may or may not have changed
 /// it). Called with no keyspace lock held.
 #[inline]
 pub fn key_written(server: &ServerState, db: usize, key: &[u8]) {
+    key_written_by(server, db, key, 0);
+}
+
+/// [`key_written`] naming the client that wrote (for CLIENT TRACKING's
+/// NOLOOP; 0 when unknown).
+#[inline]
+pub fn key_written_by(server: &ServerState, db: usize, key: &[u8], client: u64) {
     server.watches.touch(db, key);
+    if server.tracking.active() {
+        crate::tracking::invalidate_key(server, key, client);
+    }
+    crate::search::sync::key_written(server, db, key);
 }
 
 /// `key` in `db` left the keyspace by expiry or eviction.
 /// (WATCH learns about expiry at EXEC time by itself, see `txn`.)
 pub fn key_removed(server: &ServerState, db: usize, key: &[u8], why: Removal) {
-    let _ = (server, db, key, why);
+    if server.tracking.active() {
+        crate::tracking::invalidate_key(server, key, 0);
+    }
+    crate::search::sync::key_removed(server, db, key);
+    match why {
+        Removal::Expired => {
+            crate::notify::emit_db(server, db, crate::notify::EXPIRED, "expired", key)
+        }
+        Removal::Evicted => {
+            crate::notify::emit_db(server, db, crate::notify::EVICTED, "evicted", key)
+        }
+    }
 }
 
 /// Announces the keys the engine expired since the last call.
@@ -61,18 +83,29 @@ pub fn drain_expired(server: &ServerState) {
 /// FLUSHDB (`Some(db)`) or FLUSHALL (`None`) emptied databases.
 pub fn db_flushed(server: &ServerState, db: Option<usize>) {
     server.watches.touch_db(db);
+    if server.tracking.active() {
+        crate::tracking::invalidate_all(server);
+    }
+    crate::search::sync::flushed(server, db);
+    update_listening(server);
 }
 
 /// SWAPDB exchanged the contents of `a` and `b`.
 pub fn dbs_swapped(server: &ServerState, a: usize, b: usize) {
     server.watches.touch_db(Some(a));
     server.watches.touch_db(Some(b));
+    crate::search::sync::swapped(server, a, b);
 }
 
 /// Turns the engine's expiry log on while anything listens for removals,
 /// and off otherwise (so an idle server records nothing). Listeners call
 /// this when they start or stop listening.
 pub fn update_listening(server: &ServerState) {
-    let on = false;
+    // Tracking clients need expiry invalidations, `x` notifications need
+    // the `expired` event. Listening for tracking is cheap to leave on
+    // once a client has tracked, so only notifications turn it off.
+    let on = crate::notify::flags(server) & crate::notify::EXPIRED != 0
+        || server.tracking.active()
+        || server.search.active();
     server.keyspace.stats.expired.set_enabled(on);
 }

@@ -92,13 +92,16 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, seconds: bool, relative: bo
     }
     // A time that is not in the future deletes the key at once (and still
     // counts as a successful EXPIRE).
-    if when <= ctx.now as i64 {
+    let deleted = when <= ctx.now as i64;
+    if deleted {
         view.remove(key);
     } else {
         view.set_expire(key, when as u64);
     }
     drop(view);
     ctx.dirty(1);
+    let event = if deleted { "del" } else { "expire" };
+    crate::notify::emit(ctx, crate::notify::GENERIC, event, key);
     ctx.reply.int(1);
     Ok(())
 }
@@ -175,6 +178,7 @@ pub fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     drop(view);
     if had_ttl {
         ctx.dirty(1);
+        crate::notify::emit(ctx, crate::notify::GENERIC, "persist", key);
     }
     ctx.reply.int(had_ttl as i64);
     Ok(())

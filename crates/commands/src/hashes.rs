@@ -291,6 +291,7 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Result<u64, Cm
     .unwrap_or(0);
     drop(view);
     ctx.dirty(((args.len() - 2) / 2) as u64);
+    crate::notify::emit(ctx, crate::notify::HASH, "hset", key);
     Ok(added)
 }
 
@@ -322,6 +323,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     drop(view);
     if set {
         ctx.dirty(1);
+        crate::notify::emit(ctx, crate::notify::HASH, "hset", key);
     }
     ctx.reply.int(set as i64);
     Ok(())
@@ -423,8 +425,15 @@ fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         n
     })?
     .unwrap_or(0);
+    let gone = deleted > 0 && !view.contains(key);
     drop(view);
     ctx.dirty(deleted as u64);
+    if deleted > 0 {
+        crate::notify::emit(ctx, crate::notify::HASH, "hdel", key);
+        if gone {
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(deleted);
     Ok(())
 }
@@ -476,6 +485,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let new = result.unwrap_or(Ok(0))?;
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::HASH, "hincrby", key);
     ctx.reply.int(new);
     Ok(())
 }
@@ -504,6 +514,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let text = result.unwrap_or(Err(CmdError::NotFloat))?;
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::HASH, "hincrbyfloat", key);
     ctx.reply.bulk(text.as_bytes());
     Ok(())
 }

@@ -108,7 +108,13 @@ pub fn render(server: &ServerState, now_ms: u64, wanted: &[bool]) -> String {
             "stats" => stats_section(&mut out, server, now_ms),
             "replication" => replication_section(&mut out, server),
             "cpu" => cpu_section(&mut out),
-            "modules" => out.push_str("# Modules\r\n"),
+            "modules" => {
+                out.push_str("# Modules\r\n");
+                out.push_str(&format!(
+                    "module:name=search,ver={},api=1,filters=0,usedby=[],using=[],options=[]\r\n",
+                    crate::search::MODULE_VERSION
+                ));
+            }
             "commandstats" => commandstats_section(&mut out, server),
             "errorstats" => out.push_str("# Errorstats\r\n"),
             "latencystats" => out.push_str("# Latencystats\r\n"),
@@ -256,7 +262,12 @@ fn clients_section(out: &mut String, s: &ServerState) {
         "{}",
         s.blocking.blocked_clients.load(Ordering::Relaxed)
     );
-    field!(out, "tracking_clients", "0");
+    field!(
+        out,
+        "tracking_clients",
+        "{}",
+        s.tracking.clients.load(Ordering::Relaxed)
+    );
     field!(out, "clients_in_timeout_table", "0");
 }
 
@@ -560,10 +571,11 @@ fn stats_section(out: &mut String, s: &ServerState, now_ms: u64) {
         "{}",
         ks.keyspace_misses.load(Ordering::Relaxed)
     );
+    let (chans, pats, shard) = s.pubsub.counts();
+    field!(out, "pubsub_channels", "{chans}");
+    field!(out, "pubsub_patterns", "{pats}");
+    field!(out, "pubsubshard_channels", "{shard}");
     for k in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
         "latest_fork_usec",
         "total_forks",
         "migrate_cached_sockets",
@@ -574,12 +586,13 @@ fn stats_section(out: &mut String, s: &ServerState, now_ms: u64) {
         "active_defrag_key_misses",
         "total_active_defrag_time",
         "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
     ] {
         field!(out, k, "0");
     }
+    let (tkeys, titems, tprefixes) = s.tracking.totals();
+    field!(out, "tracking_total_keys", "{tkeys}");
+    field!(out, "tracking_total_items", "{titems}");
+    field!(out, "tracking_total_prefixes", "{tprefixes}");
     field!(
         out,
         "unexpected_error_replies",

@@ -149,13 +149,22 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let keys = args.slice_from(1);
     let mut view = ctx.view_keys(keys.iter());
     let mut deleted = 0i64;
-    for key in keys.iter() {
+    // Which keys went, for keyspace notifications (only kept when enabled).
+    let notify = crate::notify::flags(ctx.server) & crate::notify::GENERIC != 0;
+    let mut gone = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
         if view.remove(key).is_some() {
             deleted += 1;
+            if notify {
+                gone.push(i + 1);
+            }
         }
     }
     drop(view);
     ctx.dirty(deleted as u64);
+    for i in gone {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", args.get(i));
+    }
     ctx.reply.int(deleted);
     Ok(())
 }
@@ -392,6 +401,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
     if done {
         ctx.dirty(1);
         ctx.signal_key(dst);
+        crate::notify::emit(ctx, crate::notify::GENERIC, "rename_from", src);
+        crate::notify::emit(ctx, crate::notify::GENERIC, "rename_to", dst);
     }
     if nx {
         ctx.reply.int(done as i64);
@@ -436,6 +447,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if moved {
         ctx.dirty(1);
         ctx.server.blocking.signal(dst_db, key);
+        crate::notify::emit(ctx, crate::notify::GENERIC, "move_from", key);
+        crate::notify::emit_db(ctx.server, dst_db, crate::notify::GENERIC, "move_to", key);
     }
     ctx.reply.int(moved as i64);
     Ok(())
@@ -477,6 +490,13 @@ fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if copied {
         ctx.dirty(1);
         ctx.server.blocking.signal(dst_db, dst_key);
+        crate::notify::emit_db(
+            ctx.server,
+            dst_db,
+            crate::notify::GENERIC,
+            "copy_to",
+            dst_key,
+        );
     }
     ctx.reply.int(copied as i64);
     Ok(())

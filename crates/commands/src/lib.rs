@@ -5,6 +5,7 @@
 //! to a reply. Handlers run in-process against the engine, so most tests
 //! need no socket; the server crate only moves bytes.
 
+pub mod acl;
 pub mod bitfield;
 pub mod bits;
 pub mod blocking;
@@ -29,9 +30,13 @@ pub mod lcs;
 pub mod ldouble;
 pub mod lists;
 pub mod memory;
+pub mod notify;
 pub mod object;
 pub mod persistence;
+pub mod pubsub;
 pub mod registry;
+pub mod scripting;
+pub mod search;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
@@ -39,6 +44,8 @@ pub mod sort;
 pub mod spec;
 pub mod state;
 pub mod strings;
+pub mod token;
+pub mod tracking;
 pub mod txn;
 pub mod util;
 pub mod watch;

@@ -176,6 +176,24 @@ fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
 
 /// Removes `key` if its list has become empty (Redis never stores one).
 #[inline]
+/// The keyspace event of a push or pop at `end`.
+fn pop_push_event(end: End, push: bool) -> &'static str {
+    match (end, push) {
+        (End::Head, true) => "lpush",
+        (End::Tail, true) => "rpush",
+        (End::Head, false) => "lpop",
+        (End::Tail, false) => "rpop",
+    }
+}
+
+/// Announces a pop from `key` (and its deletion when it emptied).
+fn notify_pop(ctx: &Ctx<'_>, end: End, key: &[u8], empty: bool) {
+    crate::notify::emit(ctx, crate::notify::LIST, pop_push_event(end, false), key);
+    if empty {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+    }
+}
+
 fn drop_if_empty(view: &mut View<'_>, key: &[u8], empty: bool) {
     if empty {
         view.remove(key);
@@ -215,6 +233,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, only_existing: bool
     ctx.reply.int(len as i64);
     ctx.dirty(n as u64);
     ctx.signal_key(key);
+    crate::notify::emit(ctx, crate::notify::LIST, pop_push_event(end, true), key);
     Ok(())
 }
 
@@ -274,8 +293,10 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
     };
     let empty = l.is_empty();
     drop_if_empty(&mut view, key, empty);
+    drop(view);
     if popped > 0 {
         ctx.dirty(popped as u64);
+        notify_pop(ctx, end, key, empty);
     }
     Ok(())
 }
@@ -352,7 +373,9 @@ fn mpop_serve(ctx: &mut Ctx<'_>, args: &Args<'_>, m: &MpopArgs) -> Result<bool, 
         }
         let empty = l.is_empty();
         drop_if_empty(&mut view, key, empty);
+        drop(view);
         ctx.dirty(k as u64);
+        notify_pop(ctx, m.end, key, empty);
         return Ok(true);
     }
     Ok(false)
@@ -405,8 +428,10 @@ fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if !ok {
         return Err(CmdError::IndexOutOfRange);
     }
+    drop(view);
     ctx.reply.ok();
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::LIST, "lset", key);
     Ok(())
 }
 
@@ -467,8 +492,13 @@ fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     l.remove_n(End::Tail, tail);
     let empty = l.is_empty();
     drop_if_empty(&mut view, key, empty);
+    drop(view);
     ctx.reply.ok();
     ctx.dirty((head + tail) as u64);
+    crate::notify::emit(ctx, crate::notify::LIST, "ltrim", key);
+    if empty {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+    }
     Ok(())
 }
 
@@ -483,8 +513,15 @@ fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let removed = l.remove_matching(args.get(3), count);
     let empty = l.is_empty();
     drop_if_empty(&mut view, key, empty);
+    drop(view);
     ctx.reply.int(removed as i64);
     ctx.dirty(removed as u64);
+    if removed > 0 {
+        crate::notify::emit(ctx, crate::notify::LIST, "lrem", key);
+        if empty {
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+        }
+    }
     Ok(())
 }
 
@@ -512,6 +549,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     ctx.reply.int(len as i64);
     ctx.dirty(1);
     ctx.signal_key(key);
+    crate::notify::emit(ctx, crate::notify::LIST, "linsert", key);
     Ok(())
 }
 
@@ -673,6 +711,9 @@ fn move_serve(
     ctx.reply.bulk(&elem);
     ctx.dirty(2);
     ctx.signal_key(dst);
+    // Redis announces the push onto the destination first.
+    crate::notify::emit(ctx, crate::notify::LIST, pop_push_event(to, true), dst);
+    notify_pop(ctx, from, src, src_empty && src != dst);
     Ok(true)
 }
 
@@ -713,7 +754,9 @@ fn bpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
             l.pop(end, |it| reply_item(r, it));
             let empty = l.is_empty();
             drop_if_empty(&mut view, key, empty);
+            drop(view);
             ctx.dirty(1);
+            notify_pop(ctx, end, key, empty);
             return Ok(());
         }
     }

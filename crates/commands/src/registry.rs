@@ -41,6 +41,10 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::sort::COMMANDS,
         crate::zsets::COMMANDS,
         crate::zset_ops::COMMANDS,
+        crate::scripting::COMMANDS,
+        crate::search::COMMANDS,
+        crate::acl::command::COMMANDS,
+        crate::pubsub::COMMANDS,
     ]
 }
 

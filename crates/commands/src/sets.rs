@@ -294,6 +294,9 @@ fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     drop(view);
     ctx.dirty(added as u64);
+    if added > 0 {
+        crate::notify::emit(ctx, crate::notify::SET, "sadd", key);
+    }
     ctx.reply.int(added as i64);
     Ok(())
 }
@@ -315,8 +318,15 @@ fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             view.remove(key);
         }
     }
+    let gone = removed > 0 && !view.contains(key);
     drop(view);
     ctx.dirty(removed);
+    if removed > 0 {
+        crate::notify::emit(ctx, crate::notify::SET, "srem", key);
+        if gone {
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(removed as i64);
     Ok(())
 }
@@ -383,11 +393,16 @@ fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     let r = &mut *ctx.reply;
     with_rng(|rng| set.pop_random(rng, |m| reply_item(r, m)));
-    if set.is_empty() {
+    let gone = set.is_empty();
+    if gone {
         view.remove(key);
     }
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::SET, "spop", key);
+    if gone {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+    }
     Ok(())
 }
 
@@ -411,6 +426,8 @@ fn spop_count(ctx: &mut Ctx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
         view.remove(key);
         drop(view);
         ctx.dirty(n);
+        crate::notify::emit(ctx, crate::notify::SET, "spop", key);
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
         return Ok(());
     }
     r.set(count as usize);
@@ -421,6 +438,9 @@ fn spop_count(ctx: &mut Ctx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
     });
     drop(view);
     ctx.dirty(count);
+    if count > 0 {
+        crate::notify::emit(ctx, crate::notify::SET, "spop", key);
+    }
     Ok(())
 }
 
@@ -486,7 +506,8 @@ fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.reply.int(0);
         return Ok(());
     }
-    if set.is_empty() {
+    let src_gone = set.is_empty();
+    if src_gone {
         view.remove(src);
     }
     match get_set_mut(&mut view, dst)? {
@@ -501,6 +522,11 @@ fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::SET, "srem", src);
+    if src_gone {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", src);
+    }
+    crate::notify::emit(ctx, crate::notify::SET, "sadd", dst);
     ctx.reply.int(1);
     Ok(())
 }
@@ -664,13 +690,22 @@ fn algebra_store(ctx: &mut Ctx<'_>, args: Args<'_>, op: Op) -> CmdResult {
     };
     src.restore(&mut view);
     let n = out.len();
-    if n == 0 {
-        view.remove(dst);
-    } else {
+    let existed = n == 0 && view.remove(dst).is_some();
+    if n > 0 {
         view.insert(dst, Entry::new(Value::Set(Box::new(out))));
     }
     drop(view);
     ctx.dirty(1);
+    if n > 0 {
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        crate::notify::emit(ctx, crate::notify::SET, event, dst);
+    } else if existed {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", dst);
+    }
     ctx.reply.int(n as i64);
     Ok(())
 }

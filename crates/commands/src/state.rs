@@ -157,6 +157,12 @@ pub struct ServerState {
     /// Set by SHUTDOWN; the server stops accepting and exits.
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
+    /// Search indexes (FT.*), fed by change events.
+    pub search: crate::search::SearchState,
+    /// ACL users, access keys, token auth and the ACL LOG.
+    pub acl: crate::acl::Acl,
+    /// Port the TLS listener bound (0: none).
+    pub tls_port: AtomicU64,
     pub stat_reset_ms: AtomicU64,
     /// Data-changing commands since start (INFO `rdb_changes_since_last_save`).
     pub dirty: AtomicU64,
@@ -167,6 +173,12 @@ pub struct ServerState {
     pub blocking: crate::blocking::Blocking,
     /// WATCHed keys and the EXECs they can abort.
     pub watches: crate::watch::Watches,
+    /// Lua scripts and functions, and the running-script marker.
+    pub scripting: crate::scripting::Scripting,
+    /// Pub/sub channels, patterns and shard channels with their subscribers.
+    pub pubsub: std::sync::Arc<crate::pubsub::Hub>,
+    /// CLIENT TRACKING: which clients must hear about which keys.
+    pub tracking: std::sync::Arc<crate::tracking::Table>,
 }
 
 impl ServerState {
@@ -179,7 +191,7 @@ impl ServerState {
                 .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
                 .collect()
         };
-        ServerState {
+        let state = ServerState {
             keyspace: Keyspace::new(databases),
             config,
             clients: ClientRegistry::default(),
@@ -194,13 +206,22 @@ impl ServerState {
             run_id,
             tcp_port: AtomicU64::new(0),
             shutdown: Notify::new(),
+            search: Default::default(),
             shutting_down: AtomicBool::new(false),
+            acl: crate::acl::Acl::new(),
+            tls_port: AtomicU64::new(0),
             stat_reset_ms: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
             active_expire: AtomicBool::new(true),
             blocking: crate::blocking::Blocking::default(),
             watches: crate::watch::Watches::default(),
-        }
+            scripting: crate::scripting::Scripting::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
+        };
+        // A config file may enable keyspace notifications for expiry.
+        crate::events::update_listening(&state);
+        state
     }
 
     /// CONFIG RESETSTAT.

@@ -487,6 +487,10 @@ fn set_generic(
     }
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::STRING, "set", key);
+    if when != 0 {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "expire", key);
+    }
     Ok(true)
 }
 
@@ -498,6 +502,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         view.insert(key, Entry::new(Value::from_bytes(value)));
         drop(view);
         ctx.dirty(1);
+        crate::notify::emit(ctx, crate::notify::STRING, "set", key);
         ctx.reply.ok();
         return Ok(());
     }
@@ -578,6 +583,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             reply_value(ctx.reply, &e.value);
             drop(view);
             ctx.dirty(1);
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
         }
         _ => ctx.reply.null(),
     }
@@ -607,17 +613,20 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             view.remove(key);
             drop(view);
             ctx.dirty(1);
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
         }
         Some(w) => {
             view.set_expire(key, w);
             drop(view);
             ctx.dirty(1);
+            crate::notify::emit(ctx, crate::notify::GENERIC, "expire", key);
         }
         // PERSIST only counts as a change when there was a TTL to remove.
         None if o.persist && view.get(key).and_then(|e| e.expire()).is_some() => {
             view.set_expire(key, 0);
             drop(view);
             ctx.dirty(1);
+            crate::notify::emit(ctx, crate::notify::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -648,6 +657,7 @@ pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> Result<i64, CmdErro
     };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::STRING, "incrby", key);
     Ok(result)
 }
 
@@ -703,6 +713,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::STRING, "incrbyfloat", key);
     ctx.reply.bulk(text.as_bytes());
     Ok(())
 }
@@ -740,6 +751,9 @@ fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     drop(view);
     ctx.dirty(((args.len() - 1) / 2) as u64);
+    for k in pairs.iter().step_by(2) {
+        crate::notify::emit(ctx, crate::notify::STRING, "set", k);
+    }
     ctx.reply.ok();
     Ok(())
 }
@@ -766,6 +780,9 @@ fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     drop(view);
     ctx.dirty(((args.len() - 1) / 2) as u64);
+    for k in pairs.iter().step_by(2) {
+        crate::notify::emit(ctx, crate::notify::STRING, "set", k);
+    }
     ctx.reply.int(1);
     Ok(())
 }
@@ -792,6 +809,7 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::STRING, "append", key);
     ctx.reply.int(total as i64);
     Ok(())
 }
@@ -887,6 +905,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit(ctx, crate::notify::STRING, "setrange", key);
     ctx.reply.int(len as i64);
     Ok(())
 }

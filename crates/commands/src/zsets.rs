@@ -581,6 +581,8 @@ fn zadd_generic<'a>(
     if added + updated > 0 {
         ctx.dirty((added + updated) as u64);
         ctx.signal_key(key);
+        let event = if f.incr { "zincr" } else { "zadd" };
+        crate::notify::emit(ctx, crate::notify::ZSET, event, key);
     }
     if f.incr {
         if processed > 0 {
@@ -864,8 +866,15 @@ fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             view.remove(key);
         }
     }
+    let gone = removed > 0 && !view.contains(key);
     drop(view);
     ctx.dirty(removed);
+    if removed > 0 {
+        crate::notify::emit(ctx, crate::notify::ZSET, "zrem", key);
+        if gone {
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(removed as i64);
     Ok(())
 }

@@ -13,4 +13,4 @@ pub mod reply;
 
 pub use args::{Args, ArgsBuf};
 pub use parser::{parse_request, split_args, Limits, ProtocolError};
-pub use reply::{format_double, Proto, ReplyBuf};
+pub use reply::{format_double, format_g, Proto, ReplyBuf};

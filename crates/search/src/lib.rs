@@ -8,9 +8,11 @@
 //! - [`query`]: the query language (dialect 2) and its evaluation.
 //! - [`vector`]: FLAT and HNSW vector indexes and distance kernels.
 
+pub mod fields;
 pub mod index;
 pub mod query;
 pub mod schema;
+pub mod text;
 pub mod vector;
 
 /// Internal document number. A document gets a new id each time it is

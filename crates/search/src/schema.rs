@@ -173,11 +173,7 @@ impl IndexDef {
     /// Whether `key` falls under this index's prefixes (raw byte prefixes:
     /// `llmcache` matches `llmcache:1` and `llmcachefoo`).
     pub fn matches_key(&self, key: &[u8]) -> bool {
-        self.prefixes.is_empty()
-            || self
-                .prefixes
-                .iter()
-                .any(|p| key.starts_with(p.as_slice()))
+        self.prefixes.is_empty() || self.prefixes.iter().any(|p| key.starts_with(p.as_slice()))
     }
 
     /// The field called `name` in queries (alias), if any.

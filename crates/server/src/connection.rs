@@ -33,8 +33,11 @@ pub async fn serve<S>(state: Arc<ServerState>, mut stream: S, handle: Arc<Client
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let auth_needed = state.config.hot.requirepass_set.load(Ordering::Relaxed);
+    // No AUTH needed only while the default user is open (no password,
+    // no access key): the ACL layer decides.
+    let auth_needed = !state.acl.default_open(&state.config);
     let mut session = Session::new(handle.clone(), !auth_needed);
+    session.defer_scripts = true;
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut reply = ReplyBuf::new(Proto::Resp2);
     let mut args = ArgsBuf::new();
@@ -114,7 +117,21 @@ where
                     if state.pause.until_ms.load(Ordering::Relaxed) != 0 && !view.is_empty() {
                         wait_while_paused(&state, &view).await;
                     }
-                    execute(&state, &mut session, &mut reply, view);
+                    // A running script holds every other command back
+                    // (atomicity) and, past busy-reply-threshold, answers -BUSY.
+                    let busy = if state.scripting.busy() && !view.is_empty() {
+                        quiver_commands::scripting::gate(&state, &view).await.err()
+                    } else {
+                        None
+                    };
+                    match busy {
+                        Some(e) => reply.error(&e.to_string()),
+                        None => execute(&state, &mut session, &mut reply, view),
+                    }
+                    if let Some(job) = session.script_job.take() {
+                        quiver_commands::scripting::run_deferred(state.clone(), &mut reply, *job)
+                            .await;
+                    }
                     if let Some(req) = session.block.take() {
                         // Everything before the blocking command is answered
                         // now; later pipelined commands wait, as in Redis.

@@ -8,6 +8,7 @@
 pub mod connection;
 pub mod cron;
 pub mod options;
+pub mod tls;
 
 use quiver_commands::clients::ClientHandle;
 use quiver_commands::ServerState;
@@ -17,12 +18,48 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-/// A connection accepted and handed to an I/O thread.
-type Accepted = (TcpStream, SocketAddr);
+/// A connection accepted and handed to an I/O thread (true: on the TLS port).
+type Accepted = (TcpStream, SocketAddr, bool);
+
+/// The TLS acceptor shared by every I/O thread.
+static TLS: std::sync::OnceLock<tls::Tls> = std::sync::OnceLock::new();
+
+fn tls_state() -> &'static tls::Tls {
+    TLS.get_or_init(tls::Tls::default)
+}
 
 /// Binds the listeners named by `bind` and `port`; port 0 picks a free one.
+///
+/// With `tls-port` set, TLS listeners follow the plain ones (which `port 0`
+/// then disables, as in Redis); a missing certificate is generated
+/// (see [`tls::self_signed_start`]). The `aclfile` is loaded here too.
 pub async fn bind(state: &ServerState) -> std::io::Result<Vec<TcpListener>> {
-    let port: u16 = state.config.get_i64("port") as u16;
+    if !state.config.get("aclfile").is_empty() {
+        quiver_commands::acl::command::load_file(state).map_err(std::io::Error::other)?;
+    }
+    let tls_port = state.config.get_i64("tls-port") as u16;
+    let mut listeners = if tls_port != 0 && state.config.get_i64("port") == 0 {
+        Vec::new()
+    } else {
+        bind_port(state, state.config.get_i64("port") as u16).await?
+    };
+    if let Some(l) = listeners.first() {
+        state
+            .tcp_port
+            .store(l.local_addr()?.port() as u64, Ordering::Relaxed);
+    }
+    if tls_port != 0 {
+        tls::self_signed_start(state).map_err(std::io::Error::other)?;
+        // Fail at start-up, not at the first handshake.
+        tls_state().acceptor(state).map_err(std::io::Error::other)?;
+        let tls_listeners = bind_port(state, tls_port).await?;
+        state.tls_port.store(tls_port as u64, Ordering::Relaxed);
+        listeners.extend(tls_listeners);
+    }
+    Ok(listeners)
+}
+
+async fn bind_port(state: &ServerState, port: u16) -> std::io::Result<Vec<TcpListener>> {
     let binds = state.config.get("bind");
     let mut listeners = Vec::new();
     for addr in binds.split_whitespace() {
@@ -43,17 +80,18 @@ pub async fn bind(state: &ServerState) -> std::io::Result<Vec<TcpListener>> {
             Err(e) => return Err(e),
         }
     }
-    if let Some(l) = listeners.first() {
-        state
-            .tcp_port
-            .store(l.local_addr()?.port() as u64, Ordering::Relaxed);
-    }
     Ok(listeners)
 }
 
 /// Runs the server until SHUTDOWN: accepts on `listeners`, serves on
 /// `io_threads` runtimes, and runs the cron on this one.
 pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
+    // Initial scans of large databases for FT.CREATE run here, off the I/O
+    // threads; the thread ends when the server state is dropped.
+    let weak = Arc::downgrade(&state);
+    let _ = std::thread::Builder::new()
+        .name("quiver-indexer".into())
+        .spawn(move || quiver_commands::search::sync::run_indexer(weak));
     let io_threads = state.config.get_i64("io-threads").max(1) as usize;
     // Extra I/O threads each run their own current_thread runtime.
     let mut workers: Vec<mpsc::UnboundedSender<Accepted>> = Vec::new();
@@ -75,8 +113,8 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
                 };
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&rt, async move {
-                    while let Some((stream, peer)) = rx.recv().await {
-                        start_connection(&st, stream, peer);
+                    while let Some((stream, peer, tls)) = rx.recv().await {
+                        start_connection(&st, stream, peer, tls);
                     }
                 });
             })
@@ -84,14 +122,20 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
         workers.push(tx);
     }
     tokio::spawn(cron::run(state.clone()));
+    tokio::spawn(auth_watch(state.clone()));
     let (acc_tx, mut acc_rx) = mpsc::unbounded_channel::<Accepted>();
+    let tls_port = state.tls_port.load(Ordering::Relaxed);
     for listener in listeners {
         let tx = acc_tx.clone();
+        let is_tls = tls_port != 0
+            && listener
+                .local_addr()
+                .is_ok_and(|a| a.port() as u64 == tls_port);
         tokio::spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok(conn) => {
-                        if tx.send(conn).is_err() {
+                    Ok((s, p)) => {
+                        if tx.send((s, p, is_tls)).is_err() {
                             break;
                         }
                     }
@@ -108,14 +152,14 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
     loop {
         tokio::select! {
             conn = acc_rx.recv() => {
-                let Some((stream, peer)) = conn else { break };
+                let Some((stream, peer, tls)) = conn else { break };
                 // Round-robin over this thread (index 0) and the workers.
                 let target = next % io_threads;
                 next = next.wrapping_add(1);
                 if target == 0 {
-                    start_connection(&state, stream, peer);
-                } else if let Err(mpsc::error::SendError((stream, peer))) = workers[target - 1].send((stream, peer)) {
-                    start_connection(&state, stream, peer);
+                    start_connection(&state, stream, peer, tls);
+                } else if let Err(mpsc::error::SendError((stream, peer, tls))) = workers[target - 1].send((stream, peer, tls)) {
+                    start_connection(&state, stream, peer, tls);
                 }
             }
             _ = state.shutdown.notified() => break,
@@ -123,8 +167,36 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
     }
 }
 
-/// Admission checks (maxclients, protected mode), then the connection task.
-fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAddr) {
+/// Closes connections whose authentication no longer holds: token
+/// deadlines passed without a re-AUTH (checked four times a second, so
+/// within a second of `exp`), and key-authenticated clients once key
+/// authentication is disabled (Azure semantics; a rotated key alone keeps
+/// its connections, as Redis does for requirepass).
+async fn auth_watch(state: Arc<ServerState>) {
+    use quiver_commands::acl::auth_kind;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        if state.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        state.acl.sync(&state.config);
+        let keys_off = !state.acl.keys_active();
+        let now = quiver_engine::now_ms();
+        for c in state.clients.all() {
+            let kind = c.auth_kind.load(Ordering::Relaxed);
+            let deadline = c.token_deadline_ms.load(Ordering::Acquire);
+            let expired = kind == auth_kind::TOKEN && deadline != 0 && now >= deadline;
+            if expired || (kind == auth_kind::ACCESS_KEY && keys_off) {
+                c.kill();
+            }
+        }
+    }
+}
+
+/// Admission checks (maxclients, protected mode), then the connection task
+/// (after the TLS handshake for `tls` connections).
+fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAddr, tls: bool) {
     let _ = stream.set_nodelay(true);
     let maxclients = state.config.hot.maxclients.load(Ordering::Relaxed);
     let laddr = stream
@@ -140,7 +212,7 @@ fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAdd
         return;
     }
     if state.config.hot.protected_mode.load(Ordering::Relaxed)
-        && !state.config.hot.requirepass_set.load(Ordering::Relaxed)
+        && state.acl.default_open(&state.config)
         && !peer.ip().is_loopback()
     {
         state
@@ -161,9 +233,33 @@ fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAdd
         fd,
         quiver_engine::now_ms(),
     ));
-    state.clients.register(handle.clone());
     apply_keepalive(state, &stream);
-    tokio::task::spawn_local(connection::serve(state.clone(), stream, handle));
+    if !tls {
+        state.clients.register(handle.clone());
+        tokio::task::spawn_local(connection::serve(state.clone(), stream, handle));
+        return;
+    }
+    let acceptor = match tls_state().acceptor(state) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!("TLS connection refused: {e}");
+            return;
+        }
+    };
+    let st = state.clone();
+    tokio::task::spawn_local(async move {
+        // A client that does not speak TLS (or stalls) fails the handshake
+        // and is dropped; it never reaches the command layer.
+        let hs = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
+        match hs.await {
+            Ok(Ok(tls_stream)) => {
+                st.clients.register(handle.clone());
+                connection::serve(st, tls_stream, handle).await;
+            }
+            Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+            Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
+        }
+    });
 }
 
 async fn reject(mut stream: TcpStream, msg: &'static [u8]) {

@@ -17,6 +17,17 @@
 
 use crate::DocId;
 
+pub mod convert;
+pub mod distance;
+pub mod flat;
+pub mod hnsw;
+pub mod params;
+#[cfg(test)]
+mod tests;
+mod topk;
+
+pub use params::InfoValue;
+
 /// Algorithm named in FT.CREATE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -146,4 +157,34 @@ pub trait VectorIndex: Send + Sync {
     }
     /// Bytes used (FT.INFO `vector_index_sz_mb`).
     fn memory_bytes(&self) -> usize;
+    /// Writes accepted but not yet folded into a background-built
+    /// structure (HNSW's graph). They are already visible to queries; this
+    /// is only informational (FT.INFO, tests).
+    fn backlog(&self) -> usize {
+        0
+    }
+    /// Blocks until `backlog()` is 0 (tests, benchmarks, shutdown paths).
+    fn wait_idle(&self) {}
+}
+
+/// Builds the index a VECTOR field declares: FLOAT64 vectors are stored and
+/// compared as `f64`, every other element type as `f32`.
+pub fn new_index(params: &VectorParams) -> Box<dyn VectorIndex> {
+    let p = params.clone();
+    match (params.algorithm, params.elem) {
+        (Algorithm::Flat, ElemType::Float64) => Box::new(flat::FlatIndex::<f64>::new(p)),
+        (Algorithm::Flat, _) => Box::new(flat::FlatIndex::<f32>::new(p)),
+        (Algorithm::Hnsw, ElemType::Float64) => Box::new(hnsw::HnswIndex::<f64>::new(p)),
+        (Algorithm::Hnsw, _) => Box::new(hnsw::HnswIndex::<f32>::new(p)),
+    }
+}
+
+/// A radius as RediSearch prints it in the negative-radius error (`%g`-like:
+/// `-1`, `-0.5`).
+pub(crate) fn fmt_radius(r: f64) -> String {
+    if r.fract() == 0.0 && r.abs() < 1e15 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
 }

@@ -1,0 +1,600 @@
+//! One sandboxed Lua 5.1 interpreter and how a script runs in it.
+//!
+//! **Sandbox.** Scripts run with an environment table that is always empty:
+//! reads fall through to the real globals (and fail loudly for names that do
+//! not exist), writes fail with Redis's "Attempt to modify a readonly
+//! table". Library tables (`string`, `redis`, `cjson`, …) are exposed the
+//! same way, and `rawset`/`setmetatable` refuse those proxies, so nothing a
+//! script does survives into the next one. `os`, `io`, `debug`, `require`,
+//! `loadfile`, `dofile`, `print`, `setfenv`/`getfenv` are absent, as in
+//! Redis 7.0.
+//!
+//! **Calls into Redis.** `redis.call`/`redis.pcall`/`redis.setresp` are small
+//! Lua wrappers around Rust functions created per run in an `mlua` scope, so
+//! they can borrow the run's server state and script session; the wrappers
+//! turn Rust-side failures into Redis-style error tables (`{err=…}`).
+//!
+//! **Errors.** Every run goes through `xpcall` with a handler that turns the
+//! error value into `{err=…}` and records where in the script (source and
+//! line) it happened, which becomes the `script: <sha>, on @user_script:1.`
+//! suffix Redis 7.0 appends.
+//!
+//! **Interruption.** An instruction-count hook checks the shared kill flag
+//! (SCRIPT KILL / FUNCTION KILL) every 100k instructions.
+
+use super::convert::{lua_to_reply, resp_to_lua};
+use super::RunFlags;
+use crate::context::Session;
+use crate::dispatch;
+use crate::registry::registry;
+use crate::spec::flag;
+use crate::state::ServerState;
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use quiver_resp::{ArgsBuf, Proto, ReplyBuf};
+use std::cell::RefCell;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// What `SCRIPT KILL` makes the running script fail with.
+pub const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// The same for `FUNCTION KILL`.
+pub const KILLED_FN: &str = "ERR Script killed by user with FUNCTION KILL...";
+
+/// Internal helpers, compiled once per interpreter: the read-only proxies
+/// and the guarded `rawset`/`setmetatable`. They receive the real globals
+/// and the builtins they wrap.
+const PRELUDE: &str = r#"
+local G, error, rawset_, setmetatable_ = ...
+local protected = {}
+local function ro_newindex() error("Attempt to modify a readonly table", 2) end
+local function readonly(t)
+  local p = {}
+  protected[p] = true
+  setmetatable_(p, { __index = t, __newindex = ro_newindex, __metatable = false })
+  return p
+end
+local function missing(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+setmetatable_(G, { __index = missing })
+local env = {}
+protected[env] = true
+setmetatable_(env, { __index = G, __newindex = ro_newindex, __metatable = false })
+local function rawset(t, k, v)
+  if protected[t] then error("Attempt to modify a readonly table", 0) end
+  return rawset_(t, k, v)
+end
+local function setmetatable(t, m)
+  if protected[t] then error("Attempt to modify a readonly table", 0) end
+  return setmetatable_(t, m)
+end
+local function bind(f, keys, args)
+  return function() return f(keys, args) end
+end
+return env, readonly, rawset, setmetatable, bind
+"#;
+
+/// Globals Redis 7.0 does not offer scripts.
+const REMOVED: &[&str] = &[
+    "print", "dofile", "loadfile", "require", "module", "package", "setfenv", "getfenv",
+    "newproxy", "os", "io", "debug",
+];
+
+/// A sandboxed interpreter with its helpers.
+pub struct Vm {
+    pub lua: Lua,
+    /// The empty, read-only table scripts see as their globals.
+    pub env: Table,
+    /// The real globals (KEYS/ARGV are set here before each run).
+    pub globals: Table,
+    /// Wraps a library table into a read-only proxy.
+    readonly: Function,
+    /// The real `redis` table (scripts see a read-only view of it).
+    redis: Table,
+    /// What `redis.call` & co. are between runs (library loading).
+    outside: Function,
+    /// `bind(f, keys, args)`: a Lua closure calling a function with its
+    /// arguments, so it runs inside the same protected call as EVAL bodies.
+    bind: Function,
+    handler: Function,
+    xpcall: Function,
+}
+
+/// How one run is labelled and constrained.
+pub struct RunSpec<'a> {
+    /// Shown after `script:` in errors: the sha for EVAL, the function name
+    /// for FCALL.
+    pub name: &'a str,
+    /// Write commands are refused (EVAL_RO, FCALL_RO, `no-writes`).
+    pub read_only: bool,
+    pub is_function: bool,
+}
+
+/// State borrowed by the per-run `redis.call` implementation.
+struct RunCtx<'a> {
+    server: &'a ServerState,
+    session: &'a mut Session,
+    resp3: bool,
+    read_only: bool,
+    flags: &'a RunFlags,
+}
+
+impl Vm {
+    /// Builds an interpreter with Redis's libraries and sandbox.
+    pub fn new(flags: Arc<RunFlags>) -> mlua::Result<Vm> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
+        let globals = lua.globals();
+        for name in REMOVED {
+            globals.raw_set(*name, Value::Nil)?;
+        }
+        let prelude: Function = lua.load(PRELUDE).set_name("=quiver").into_function()?;
+        let (env, readonly, rawset, setmetatable, bind): (
+            Table,
+            Function,
+            Function,
+            Function,
+            Function,
+        ) = prelude.call((
+            globals.clone(),
+            globals.raw_get::<Function>("error")?,
+            globals.raw_get::<Function>("rawset")?,
+            globals.raw_get::<Function>("setmetatable")?,
+        ))?;
+        globals.raw_set("rawset", rawset)?;
+        globals.raw_set("setmetatable", setmetatable)?;
+        globals.raw_set("_G", env.clone())?;
+
+        let redis = lua.create_table()?;
+        globals.raw_set("redis", redis.clone())?;
+
+        let handler = lua.create_function(error_handler)?;
+        let outside = lua.create_function(|_, _: MultiValue| -> mlua::Result<()> {
+            Err(ScriptError::coded(
+                "ERR redis.call is only available while a script runs".into(),
+            ))
+        })?;
+        let xpcall = globals.raw_get::<Function>("xpcall")?;
+        let vm = Vm {
+            lua,
+            env,
+            globals,
+            readonly,
+            redis: redis.clone(),
+            outside,
+            bind,
+            handler,
+            xpcall,
+        };
+        super::redis_lib::install(&vm, &redis)?;
+        super::libs::install(&vm)?;
+        for lib in [
+            "string",
+            "math",
+            "table",
+            "coroutine",
+            "redis",
+            "cjson",
+            "bit",
+            "struct",
+            "cmsgpack",
+        ] {
+            vm.protect(lib)?;
+        }
+        let hook_flags = flags.clone();
+        vm.lua.set_hook(
+            HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| {
+                if hook_flags.kill.load(Ordering::Acquire) {
+                    let msg = if hook_flags.is_function.load(Ordering::Relaxed) {
+                        KILLED_FN
+                    } else {
+                        KILLED
+                    };
+                    return Err(mlua::Error::RuntimeError(msg.to_string()));
+                }
+                Ok(VmState::Continue)
+            },
+        );
+        Ok(vm)
+    }
+
+    /// Replaces the global library `name` with a read-only view of it.
+    pub fn protect(&self, name: &str) -> mlua::Result<()> {
+        if let Value::Table(t) = self.globals.raw_get::<Value>(name)? {
+            let p: Table = self.readonly.call(t)?;
+            self.globals.raw_set(name, p)?;
+        }
+        Ok(())
+    }
+
+    /// Wraps helper `f`, which returns `(value, error)`, into a function
+    /// that raises the error: verbatim (Redis library style, `ERR …`), or
+    /// with `positioned` prefixed by the caller's position as C libraries'
+    /// `luaL_error` does. Raising from Rust (a C function for Lua) keeps
+    /// the script's frame on the stack even for `return f()` tail calls, so
+    /// the error handler can still find the script line.
+    pub fn checked(&self, _name: &str, f: Function, positioned: bool) -> mlua::Result<Function> {
+        self.lua.create_function(move |lua, args: MultiValue| {
+            let mut out: MultiValue = f.call(args)?;
+            let r = out.pop_front().unwrap_or(Value::Nil);
+            match out.pop_front() {
+                Some(Value::String(e)) => {
+                    let e = e.to_string_lossy().to_string();
+                    Err(if positioned {
+                        ScriptError::plain(format!("{}{e}", caller_position(lua)))
+                    } else {
+                        ScriptError::coded(e)
+                    })
+                }
+                _ => Ok(r),
+            }
+        })
+    }
+
+    /// Compiles a script body with `chunk` as its source name
+    /// (`@user_script` for EVAL, `@user_function` for libraries).
+    pub fn compile(&self, body: &[u8], chunk: &str) -> Result<Function, String> {
+        self.lua
+            .load(body)
+            .set_name(chunk)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => other.to_string(),
+            })
+    }
+
+    /// Calls `f` with no arguments under the error handler (library
+    /// loading); the error is the handler's `err` text, without location.
+    pub fn call_protected(&self, f: &Function) -> Result<(), String> {
+        let out: MultiValue = self
+            .xpcall
+            .call((f.clone(), self.handler.clone()))
+            .map_err(|e| e.to_string())?;
+        let mut it = out.into_iter();
+        if matches!(it.next(), Some(Value::Boolean(true))) {
+            return Ok(());
+        }
+        match it.next() {
+            Some(Value::Table(t)) => match t.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => Err(s.to_string_lossy().to_string()),
+                _ => Err("ERR unknown error".into()),
+            },
+            _ => Err("ERR unknown error".into()),
+        }
+    }
+
+    /// Runs `f` with `keys`/`argv` (as KEYS/ARGV globals, or as the two
+    /// arguments of a function) and writes its result or error to `reply`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        server: &ServerState,
+        session: &mut Session,
+        flags: &RunFlags,
+        f: &Function,
+        keys: &[Vec<u8>],
+        argv: &[Vec<u8>],
+        spec: &RunSpec<'_>,
+        reply: &mut ReplyBuf,
+    ) {
+        let lua = &self.lua;
+        let res = (|| -> mlua::Result<()> {
+            let keys_t = lua.create_sequence_from(
+                keys.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let argv_t = lua.create_sequence_from(
+                argv.iter()
+                    .map(|a| lua.create_string(a))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let target = if spec.is_function {
+                self.bind.call::<Function>((f.clone(), keys_t, argv_t))?
+            } else {
+                self.globals.raw_set("KEYS", keys_t)?;
+                self.globals.raw_set("ARGV", argv_t)?;
+                f.clone()
+            };
+            let ctx = RefCell::new(RunCtx {
+                server,
+                session,
+                resp3: false,
+                read_only: spec.read_only,
+                flags,
+            });
+            lua.scope(|scope| {
+                let call = scope.create_function(|lua, args: MultiValue| {
+                    match redis_call(lua, &mut ctx.borrow_mut(), args) {
+                        Ok(v) => Ok(v),
+                        Err(CallError::Reply(msg)) | Err(CallError::Refused(msg)) => {
+                            Err(ScriptError::coded(msg))
+                        }
+                        Err(CallError::Lua(e)) => Err(e),
+                    }
+                })?;
+                let pcall = scope.create_function(|lua, args: MultiValue| {
+                    match redis_call(lua, &mut ctx.borrow_mut(), args) {
+                        Ok(v) => Ok(v),
+                        Err(CallError::Reply(msg)) | Err(CallError::Refused(msg)) => {
+                            let t = lua.create_table()?;
+                            t.raw_set("err", lua.create_string(&msg)?)?;
+                            Ok(Value::Table(t))
+                        }
+                        Err(CallError::Lua(e)) => Err(e),
+                    }
+                })?;
+                let setresp = scope.create_function(|_, args: MultiValue| {
+                    let err = match args.len() {
+                        1 => match args.front() {
+                            Some(Value::Integer(2)) => None,
+                            Some(Value::Integer(3)) => None,
+                            Some(Value::Number(n)) if *n == 2.0 || *n == 3.0 => None,
+                            _ => Some("ERR RESP version must be 2 or 3."),
+                        },
+                        _ => Some("ERR redis.setresp() requires one argument."),
+                    };
+                    if err.is_none() {
+                        let v = match args.front() {
+                            Some(Value::Integer(i)) => *i as f64,
+                            Some(Value::Number(n)) => *n,
+                            _ => 2.0,
+                        };
+                        ctx.borrow_mut().resp3 = v == 3.0;
+                    }
+                    match err {
+                        Some(e) => Err(ScriptError::coded(e.to_string())),
+                        None => Ok(()),
+                    }
+                })?;
+                self.redis.raw_set("call", call)?;
+                self.redis.raw_set("pcall", pcall)?;
+                self.redis.raw_set("setresp", setresp)?;
+                let out: MultiValue = self.xpcall.call((target, self.handler.clone()))?;
+                let mut it = out.into_iter();
+                let ok = matches!(it.next(), Some(Value::Boolean(true)));
+                let val = it.next().unwrap_or(Value::Nil);
+                if ok {
+                    lua_to_reply(&val, reply, ctx.borrow().resp3);
+                } else {
+                    reply.error(&format_error(&val, spec.name));
+                }
+                Ok(())
+            })
+        })();
+        if let Err(e) = res {
+            reply.error(&format!("ERR Error running script: {e}"));
+        }
+        // Nothing of this run may be reachable from the next one.
+        let _ = self.globals.raw_set("KEYS", Value::Nil);
+        let _ = self.globals.raw_set("ARGV", Value::Nil);
+        let _ = self.redis.raw_set("call", self.outside.clone());
+        let _ = self.redis.raw_set("pcall", self.outside.clone());
+        let _ = self.redis.raw_set("setresp", self.outside.clone());
+        let _ = self.lua.gc_collect();
+    }
+}
+
+/// `err … script: name, on @source:line.` from the handler's table.
+fn format_error(val: &Value, name: &str) -> String {
+    let Value::Table(t) = val else {
+        return format!("ERR unknown error script: {name}");
+    };
+    let msg = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => s.to_string_lossy().to_string(),
+        _ => "ERR unknown error".to_string(),
+    };
+    match (t.raw_get::<Value>("source"), t.raw_get::<Value>("line")) {
+        (Ok(Value::String(src)), Ok(line)) => {
+            let line = match line {
+                Value::Integer(i) => i,
+                Value::Number(n) => n as i64,
+                _ => 0,
+            };
+            format!("{msg} script: {name}, on {}:{line}.", src.to_string_lossy())
+        }
+        _ => format!("{msg} script: {name}"),
+    }
+}
+
+/// The xpcall handler: normalises the error value to `{err=…}` and notes
+/// the innermost script frame (skipping C functions and our helpers).
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let msg: Vec<u8> = match &err {
+        Value::Table(src) => match src.raw_get::<Value>("err")? {
+            Value::String(s) => s.as_bytes().to_vec(),
+            _ => b"ERR unknown error".to_vec(),
+        },
+        Value::Error(e) => match find_script_error(e) {
+            Some(se) if se.coded => se.msg.clone().into_bytes(),
+            Some(se) => format!("ERR {}", se.msg).into_bytes(),
+            None => {
+                let text = root_message(e);
+                if text.starts_with("ERR ") {
+                    text.into_bytes()
+                } else {
+                    format!("ERR {text}").into_bytes()
+                }
+            }
+        },
+        Value::Nil => b"ERR nil".to_vec(),
+        other => {
+            let s = lua.coerce_string(other.clone()).ok().flatten();
+            let mut m = b"ERR ".to_vec();
+            match s {
+                Some(s) => m.extend_from_slice(&s.as_bytes()),
+                None => m.extend_from_slice(other.type_name().as_bytes()),
+            }
+            m
+        }
+    };
+    t.raw_set("err", lua.create_string(&msg)?)?;
+    for level in 1..256 {
+        let Some(d) = lua.inspect_stack(level) else {
+            break;
+        };
+        let src = d.source();
+        if let Some(s) = src.source.as_deref() {
+            if s.starts_with('@') {
+                t.raw_set("source", s)?;
+                t.raw_set("line", d.curr_line())?;
+                break;
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// The message of an error raised from Rust (the kill hook), without the
+/// traceback decoration mlua adds around callback errors.
+fn root_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::RuntimeError(s) => s.clone(),
+        mlua::Error::CallbackError { cause, .. } => root_message(cause),
+        other => other.to_string(),
+    }
+}
+
+/// Why `redis.call` failed: `redis.call` raises these, `redis.pcall`
+/// returns them as `{err=…}`.
+enum CallError {
+    /// The command ran and replied with an error.
+    Reply(String),
+    /// The command was refused before running (unknown, noscript, …).
+    Refused(String),
+    Lua(mlua::Error),
+}
+
+impl From<mlua::Error> for CallError {
+    fn from(e: mlua::Error) -> Self {
+        CallError::Lua(e)
+    }
+}
+
+/// `redis.call` / `redis.pcall`: runs one command through dispatch.
+fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value, CallError> {
+    let fail = |msg: &str| -> Result<Value, CallError> { Err(CallError::Refused(msg.to_string())) };
+    if args.is_empty() {
+        return fail("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args {
+        match a {
+            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
+                Some(s) => argv.push(s.as_bytes().to_vec()),
+                None => {
+                    return fail("ERR Lua redis lib command arguments must be strings or integers")
+                }
+            },
+            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    if ctx.flags.kill.load(Ordering::Acquire) {
+        let msg = if ctx.flags.is_function.load(Ordering::Relaxed) {
+            KILLED_FN
+        } else {
+            KILLED
+        };
+        return fail(msg);
+    }
+    let owned = ArgsBuf::from_slices(argv.iter().map(|a| a.as_slice()));
+    let view = owned.owned_view();
+    let entry = match dispatch::resolve(&view) {
+        Ok(e) => e,
+        Err(_) => {
+            return if registry().lookup(view.get(0)).is_some() && !is_sub_error(&view) {
+                fail("ERR Wrong number of args calling Redis command from script")
+            } else {
+                fail("ERR Unknown Redis command called from script")
+            };
+        }
+    };
+    let spec = entry.spec;
+    if spec.has(flag::NOSCRIPT) {
+        return fail("ERR This Redis command is not allowed from script");
+    }
+    if spec.has(flag::WRITE) {
+        if ctx.read_only {
+            return fail("ERR Write commands are not allowed from read-only scripts.");
+        }
+        ctx.flags.wrote.store(true, Ordering::Release);
+    }
+    let proto = if ctx.resp3 {
+        Proto::Resp3
+    } else {
+        Proto::Resp2
+    };
+    let mut out = ReplyBuf::new(proto);
+    dispatch::call(ctx.server, ctx.session, &mut out, entry, view);
+    if out.out.first() == Some(&b'-') {
+        let end = out.out.len().saturating_sub(2).max(1);
+        return Err(CallError::Reply(
+            String::from_utf8_lossy(&out.out[1..end]).to_string(),
+        ));
+    }
+    let mut pos = 0;
+    Ok(resp_to_lua(lua, &out.out, &mut pos)?)
+}
+
+/// An error a Redis library function raises. `coded` messages carry their
+/// own error code (`ERR …`); others get `ERR ` prepended by the handler.
+#[derive(Debug)]
+pub struct ScriptError {
+    pub msg: String,
+    pub coded: bool,
+}
+
+impl ScriptError {
+    pub fn coded(msg: String) -> mlua::Error {
+        mlua::Error::external(ScriptError { msg, coded: true })
+    }
+    pub fn plain(msg: String) -> mlua::Error {
+        mlua::Error::external(ScriptError { msg, coded: false })
+    }
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+fn find_script_error(e: &mlua::Error) -> Option<&ScriptError> {
+    match e {
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<ScriptError>(),
+        mlua::Error::CallbackError { cause, .. } => find_script_error(cause),
+        _ => None,
+    }
+}
+
+/// `source:line: ` of the Lua function calling the current Rust one, as
+/// `luaL_where(L, 1)` gives it.
+pub fn caller_position(lua: &Lua) -> String {
+    match lua.inspect_stack(1) {
+        Some(d) if d.curr_line() > 0 => {
+            let src = d.source();
+            let short = src.short_src.as_deref().unwrap_or("?").to_string();
+            format!("{short}:{}: ", d.curr_line())
+        }
+        _ => String::new(),
+    }
+}
+
+/// True when argv names a known container but an unknown subcommand (which
+/// Redis reports as an unknown command, not a wrong arity).
+fn is_sub_error(args: &quiver_resp::Args<'_>) -> bool {
+    let reg = registry();
+    match reg.lookup(args.get(0)) {
+        Some(e) if e.subs.is_some() && args.len() >= 2 => reg.lookup_sub(e, args.get(1)).is_none(),
+        _ => false,
+    }
+}

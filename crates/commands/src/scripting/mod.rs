@@ -1,0 +1,698 @@
+//! Lua scripting: EVAL/EVALSHA(_RO), SCRIPT, and (in [`functions`])
+//! FUNCTION/FCALL, on a real Lua 5.1 interpreter (`mlua`, vendored).
+//!
+//! ## Execution model
+//! A script must be atomic, yet other clients must get `-BUSY` (and SCRIPT
+//! KILL must get through) while a slow one runs. Connections run on
+//! current-thread runtimes, so a script running on its caller's I/O thread
+//! would freeze every client of that thread. Instead:
+//!
+//! * The EVAL handler validates and compiles on the caller's thread, marks
+//!   the server busy ([`RunFlags::started_ms`]) and hands a [`Job`] to the
+//!   connection (`Session::script_job`), which runs it on a blocking-pool
+//!   thread ([`run_deferred`]) and awaits the reply before reading on.
+//! * Every connection checks the busy marker before executing a command
+//!   ([`gate`]): it waits until the script ends (atomicity: it then runs
+//!   after the script) or, once the script is older than
+//!   `busy-reply-threshold`, gets `-BUSY` — unless the command is flagged
+//!   `allow_busy` (SCRIPT KILL, FUNCTION KILL, SHUTDOWN, …), which runs.
+//! * The interpreter's instruction hook checks the kill flag.
+//!
+//! Inside MULTI/EXEC (and for in-process callers such as unit tests) the
+//! script runs inline on the caller's thread instead: EXEC is already one
+//! synchronous step there.
+//!
+//! Known gap: with several I/O threads, a command that passed the gate on
+//! another thread just before the marker was set may still be executing
+//! when the script starts (one command's worth of overlap).
+//!
+//! `redis.call` goes through [`crate::dispatch::call`] with a script
+//! session (the caller's db and user, blocking commands non-blocking), so
+//! stats, key-change events and (later) ACL checks happen in one place.
+
+pub mod convert;
+pub mod functions;
+pub mod libs;
+pub mod lua_vm;
+pub mod redis_lib;
+pub mod sha1;
+
+use crate::context::{Ctx, Session};
+use crate::error::{CmdError, CmdResult};
+use crate::spec::{acl, flag, CommandSpec, NO_KEYS};
+use crate::state::ServerState;
+use crate::util::{eq_ic, parse_i64};
+use hashbrown::HashMap;
+use lua_vm::{RunSpec, Vm};
+use mlua::Function;
+use parking_lot::Mutex;
+use quiver_resp::{Args, Proto, ReplyBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The state of the script currently running, shared with the VM hook and
+/// with every connection's gate.
+#[derive(Default)]
+pub struct RunFlags {
+    /// Unix ms the running script started at; 0 when none runs.
+    pub started_ms: AtomicU64,
+    /// SCRIPT KILL / FUNCTION KILL asked the running script to stop.
+    pub kill: AtomicBool,
+    /// The running script has called a write command (then it cannot be
+    /// killed without losing atomicity).
+    pub wrote: AtomicBool,
+    /// The running script is a function (FCALL), not an EVAL script.
+    pub is_function: AtomicBool,
+    /// Woken when a script ends.
+    pub done: tokio::sync::Notify,
+}
+
+impl RunFlags {
+    fn begin(&self, is_function: bool) {
+        self.kill.store(false, Ordering::Release);
+        self.wrote.store(false, Ordering::Release);
+        self.is_function.store(is_function, Ordering::Release);
+        self.started_ms
+            .store(quiver_engine::now_ms().max(1), Ordering::Release);
+    }
+
+    fn end(&self) {
+        self.started_ms.store(0, Ordering::Release);
+        self.kill.store(false, Ordering::Release);
+        self.done.notify_waiters();
+    }
+}
+
+/// A cached EVAL script.
+struct Cached {
+    body: Vec<u8>,
+    func: Function,
+}
+
+/// The EVAL interpreter and its script cache.
+pub struct EvalEngine {
+    vm: Vm,
+    cache: HashMap<[u8; 40], Cached>,
+}
+
+/// Server-wide scripting state (lives in `ServerState`).
+#[derive(Default)]
+pub struct Scripting {
+    pub flags: Arc<RunFlags>,
+    /// Created on first use: most servers never run a script.
+    eval: Mutex<Option<EvalEngine>>,
+    pub functions: Mutex<functions::Functions>,
+    /// Bytes of cached script bodies (INFO `used_memory_scripts_eval`).
+    pub cached_bytes: AtomicU64,
+    pub cached_count: AtomicU64,
+}
+
+impl Scripting {
+    /// True while a script runs (a single atomic load: the connection's
+    /// fast path).
+    #[inline]
+    pub fn busy(&self) -> bool {
+        self.flags.started_ms.load(Ordering::Acquire) != 0
+    }
+
+    fn with_eval<R>(&self, f: impl FnOnce(&mut EvalEngine) -> R) -> Result<R, CmdError> {
+        let mut guard = self.eval.lock();
+        if guard.is_none() {
+            let vm = Vm::new(self.flags.clone())
+                .map_err(|e| CmdError::err(format!("Failed to create the Lua interpreter: {e}")))?;
+            *guard = Some(EvalEngine {
+                vm,
+                cache: HashMap::new(),
+            });
+        }
+        match guard.as_mut() {
+            Some(engine) => Ok(f(engine)),
+            None => Err(CmdError::err("Lua interpreter unavailable")),
+        }
+    }
+
+    /// Memory the EVAL interpreter uses (INFO `used_memory_lua`).
+    pub fn lua_memory(&self) -> usize {
+        match self.eval.try_lock() {
+            Some(g) => g.as_ref().map(|e| e.vm.lua.used_memory()).unwrap_or(0),
+            None => 0,
+        }
+    }
+
+    /// Empties the script cache (SCRIPT FLUSH) and starts a fresh VM.
+    pub fn flush_scripts(&self) {
+        *self.eval.lock() = None;
+        self.cached_bytes.store(0, Ordering::Relaxed);
+        self.cached_count.store(0, Ordering::Relaxed);
+    }
+}
+
+/// What runs: an EVAL script by sha, or a function by name.
+pub enum Target {
+    Script([u8; 40]),
+    Function(String),
+}
+
+/// One script run, ready to execute on any thread.
+pub struct Job {
+    target: Target,
+    keys: Vec<Vec<u8>>,
+    argv: Vec<Vec<u8>>,
+    read_only: bool,
+    session: Session,
+    proto: Proto,
+}
+
+const SCRIPT_FLAGS: u32 = flag::NOSCRIPT
+    | flag::SKIP_MONITOR
+    | flag::MAY_REPLICATE
+    | flag::NO_MANDATORY_KEYS
+    | flag::MOVABLE_KEYS;
+
+const fn row(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: crate::spec::Handler,
+    since: &'static str,
+    summary: &'static str,
+) -> CommandSpec {
+    CommandSpec {
+        since,
+        summary,
+        ..CommandSpec::new(
+            name,
+            arity,
+            flags,
+            NO_KEYS,
+            acl::SCRIPTING | acl::SLOW,
+            "scripting",
+            handler,
+        )
+    }
+}
+
+pub static COMMANDS: &[CommandSpec] = &[
+    row(
+        "eval",
+        -3,
+        SCRIPT_FLAGS | flag::STALE,
+        eval,
+        "2.6.0",
+        "Executes a server-side Lua script.",
+    ),
+    row(
+        "evalsha",
+        -3,
+        SCRIPT_FLAGS | flag::STALE,
+        evalsha,
+        "2.6.0",
+        "Executes a server-side Lua script by SHA1 digest.",
+    ),
+    row(
+        "eval_ro",
+        -3,
+        SCRIPT_FLAGS | flag::STALE | flag::READONLY,
+        eval_ro,
+        "7.0.0",
+        "Executes a read-only server-side Lua script.",
+    ),
+    row(
+        "evalsha_ro",
+        -3,
+        SCRIPT_FLAGS | flag::STALE | flag::READONLY,
+        evalsha_ro,
+        "7.0.0",
+        "Executes a read-only server-side Lua script by SHA1 digest.",
+    ),
+    CommandSpec {
+        subcommands: SCRIPT_SUBS,
+        ..row(
+            "script",
+            -2,
+            0,
+            crate::server::container,
+            "2.6.0",
+            "A container for Lua scripts management commands.",
+        )
+    },
+    row(
+        "fcall",
+        -3,
+        SCRIPT_FLAGS | flag::STALE,
+        functions::fcall,
+        "7.0.0",
+        "Invokes a function.",
+    ),
+    row(
+        "fcall_ro",
+        -3,
+        SCRIPT_FLAGS | flag::STALE | flag::READONLY,
+        functions::fcall_ro,
+        "7.0.0",
+        "Invokes a read-only function.",
+    ),
+    CommandSpec {
+        subcommands: functions::FUNCTION_SUBS,
+        ..row(
+            "function",
+            -2,
+            0,
+            crate::server::container,
+            "7.0.0",
+            "A container for function commands.",
+        )
+    },
+];
+
+static SCRIPT_SUBS: &[CommandSpec] = &[
+    row(
+        "script|exists",
+        -3,
+        flag::NOSCRIPT,
+        script_exists,
+        "2.6.0",
+        "Determines whether server-side Lua scripts exist in the script cache.",
+    ),
+    row(
+        "script|flush",
+        -2,
+        flag::NOSCRIPT,
+        script_flush,
+        "2.6.0",
+        "Removes all server-side Lua scripts from the script cache.",
+    ),
+    row(
+        "script|kill",
+        2,
+        flag::NOSCRIPT | flag::ALLOW_BUSY,
+        script_kill,
+        "2.6.0",
+        "Terminates a server-side Lua script during execution.",
+    ),
+    row(
+        "script|load",
+        3,
+        flag::NOSCRIPT | flag::STALE,
+        script_load,
+        "2.6.0",
+        "Loads a server-side Lua script to the script cache.",
+    ),
+    row(
+        "script|help",
+        2,
+        flag::LOADING | flag::STALE,
+        script_help,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+    ),
+];
+
+/// Parses `numkeys` and splits the rest into KEYS and ARGV.
+pub fn split_keys(args: &Args<'_>) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), CmdError> {
+    let n = parse_i64(args.get(2)).map_err(|_| CmdError::NotInteger)?;
+    if n < 0 {
+        return Err(CmdError::err("Number of keys can't be negative"));
+    }
+    if n as u64 > (args.len() - 3) as u64 {
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
+    }
+    let n = n as usize;
+    let keys = (3..3 + n).map(|i| args.get(i).to_vec()).collect();
+    let argv = (3 + n..args.len()).map(|i| args.get(i).to_vec()).collect();
+    Ok((keys, argv))
+}
+
+/// The session `redis.call` runs commands in: the caller's db and user,
+/// its own SELECT (which must not leak back to the caller), and blocking
+/// commands served as if their timeout had expired.
+fn script_session(ctx: &Ctx<'_>) -> Session {
+    let mut s = Session::new(ctx.session.handle.clone(), true);
+    s.db = ctx.session.db;
+    s.user = ctx.session.user.clone();
+    s.in_exec = true;
+    s.acl_user = ctx.session.acl_user.clone();
+    s.acl_epoch = ctx.session.acl_epoch;
+    s.acl_unrestricted = ctx.session.acl_unrestricted;
+    s
+}
+
+/// Validates the shebang line of an EVAL body. Redis 7.0 accepts
+/// `#!lua` with `flags=…`; anything else starting with `#!` is invalid.
+/// Returns whether the script declared `no-writes`.
+fn eval_shebang(body: &[u8]) -> Result<bool, CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok(false);
+    }
+    let line_end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..line_end]);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    if parts.next() != Some("#!lua") {
+        return Err(CmdError::err(
+            "Unexpected engine in script shebang: ".to_string()
+                + line
+                    .trim_start_matches("#!")
+                    .split(' ')
+                    .next()
+                    .unwrap_or(""),
+        ));
+    }
+    let mut no_writes = false;
+    for p in parts {
+        let Some(list) = p.strip_prefix("flags=") else {
+            return Err(CmdError::err(format!("Unknown lua shebang option: {p}")));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            match f {
+                "no-writes" => no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => {
+                    return Err(CmdError::err(format!(
+                        "Unexpected flag in script shebang: {other}"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(no_writes)
+}
+
+/// Compiles `body` into the cache (if new) and returns its sha.
+fn load_script(server: &ServerState, body: &[u8]) -> Result<[u8; 40], CmdError> {
+    let sha = sha1::sha1_hex(body);
+    server.scripting.with_eval(|e| {
+        if e.cache.contains_key(&sha) {
+            return Ok(sha);
+        }
+        // A shebang line is not Lua: blank it out but keep the line count.
+        let src: Vec<u8> = if body.starts_with(b"#!") {
+            let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+            body[end..].to_vec()
+        } else {
+            body.to_vec()
+        };
+        let func = e
+            .vm
+            .compile(&src, "@user_script")
+            .map_err(|m| CmdError::err(format!("Error compiling script (new function): {m}")))?;
+        server
+            .scripting
+            .cached_bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        server
+            .scripting
+            .cached_count
+            .fetch_add(1, Ordering::Relaxed);
+        e.cache.insert(
+            sha,
+            Cached {
+                body: body.to_vec(),
+                func,
+            },
+        );
+        Ok(sha)
+    })?
+}
+
+fn eval(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    eval_generic(ctx, args, false, false)
+}
+fn evalsha(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    eval_generic(ctx, args, true, false)
+}
+fn eval_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    eval_generic(ctx, args, false, true)
+}
+fn evalsha_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    eval_generic(ctx, args, true, true)
+}
+
+fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, read_only: bool) -> CmdResult {
+    let (keys, argv) = split_keys(&args)?;
+    let noscript = || CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into());
+    let sha = if by_sha {
+        let given = args.get(1);
+        if given.len() != 40 {
+            return Err(noscript());
+        }
+        let mut sha = [0u8; 40];
+        for (d, s) in sha.iter_mut().zip(given) {
+            *d = s.to_ascii_lowercase();
+        }
+        if !ctx
+            .server
+            .scripting
+            .with_eval(|e| e.cache.contains_key(&sha))?
+        {
+            return Err(noscript());
+        }
+        sha
+    } else {
+        eval_shebang(args.get(1))?;
+        load_script(ctx.server, args.get(1))?
+    };
+    let no_writes = ctx
+        .server
+        .scripting
+        .with_eval(|e| {
+            e.cache
+                .get(&sha)
+                .map(|c| eval_shebang(&c.body).unwrap_or(false))
+        })?
+        .unwrap_or(false);
+    let job = Job {
+        target: Target::Script(sha),
+        keys,
+        argv,
+        read_only: read_only || no_writes,
+        session: script_session(ctx),
+        proto: ctx.reply.proto,
+    };
+    submit(ctx, job, false);
+    Ok(())
+}
+
+/// Runs `job` now (inside EXEC, or without a connection to defer to) or
+/// hands it to the connection to run off its I/O thread.
+pub(crate) fn submit(ctx: &mut Ctx<'_>, job: Job, is_function: bool) {
+    let flags = &ctx.server.scripting.flags;
+    flags.begin(is_function);
+    if ctx.session.defer_scripts
+        && !ctx.session.in_exec
+        && ctx.session.reply_mode == crate::context::ReplyMode::On
+    {
+        ctx.session.script_job = Some(Box::new(job));
+    } else {
+        run_job(ctx.server, job, ctx.reply);
+    }
+}
+
+/// Executes a job and clears the busy marker, whatever happens.
+pub fn run_job(server: &ServerState, mut job: Job, reply: &mut ReplyBuf) {
+    struct EndGuard<'a>(&'a RunFlags);
+    impl Drop for EndGuard<'_> {
+        fn drop(&mut self) {
+            self.0.end();
+        }
+    }
+    let flags = server.scripting.flags.clone();
+    let _end = EndGuard(&flags);
+    match std::mem::replace(&mut job.target, Target::Function(String::new())) {
+        Target::Script(sha) => {
+            let name = String::from_utf8_lossy(&sha).to_string();
+            let res = server.scripting.with_eval(|e| match e.cache.get(&sha) {
+                Some(c) => {
+                    let f = c.func.clone();
+                    let spec = RunSpec {
+                        name: &name,
+                        read_only: job.read_only,
+                        is_function: false,
+                    };
+                    e.vm.run(
+                        server,
+                        &mut job.session,
+                        &flags,
+                        &f,
+                        &job.keys,
+                        &job.argv,
+                        &spec,
+                        reply,
+                    );
+                    true
+                }
+                None => false,
+            });
+            match res {
+                Ok(true) => {}
+                // SCRIPT FLUSH raced with this run.
+                Ok(false) => reply.error("NOSCRIPT No matching script. Please use EVAL."),
+                Err(e) => reply.error(&e.to_string()),
+            }
+        }
+        Target::Function(name) => functions::run(server, &mut job, &name, reply),
+    }
+}
+
+/// Runs a deferred job on the blocking pool; the caller's connection awaits
+/// this before reading its next command.
+pub async fn run_deferred(state: Arc<ServerState>, reply: &mut ReplyBuf, job: Job) {
+    let proto = job.proto;
+    let st = state.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        let mut out = ReplyBuf::new(proto);
+        run_job(&st, job, &mut out);
+        out.out
+    })
+    .await;
+    match res {
+        Ok(bytes) => reply.raw(&bytes),
+        Err(_) => {
+            state.scripting.flags.end();
+            reply.error("ERR script execution failed");
+        }
+    }
+}
+
+/// The BUSY gate: holds a command while a script runs. Returns the error to
+/// reply with when the script has run past `busy-reply-threshold` and the
+/// command may not run meanwhile.
+pub async fn gate(state: &ServerState, args: &Args<'_>) -> Result<(), CmdError> {
+    let flags = &state.scripting.flags;
+    loop {
+        let notified = flags.done.notified();
+        let started = flags.started_ms.load(Ordering::Acquire);
+        if started == 0 {
+            return Ok(());
+        }
+        let threshold = state.config.get_i64("busy-reply-threshold").max(0) as u64;
+        let now = quiver_engine::now_ms();
+        if now >= started + threshold {
+            let allowed = crate::dispatch::resolve(args)
+                .map(|e| e.spec.has(flag::ALLOW_BUSY))
+                .unwrap_or(false);
+            if allowed {
+                return Ok(());
+            }
+            let what = if flags.is_function.load(Ordering::Relaxed) {
+                "FUNCTION"
+            } else {
+                "SCRIPT"
+            };
+            return Err(CmdError::Raw(format!(
+                "BUSY Redis is busy running a script. You can only call {what} KILL or SHUTDOWN NOSAVE."
+            )));
+        }
+        let wait = Duration::from_millis((started + threshold - now).clamp(1, 100));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = notified => {}
+        }
+    }
+}
+
+/// SCRIPT KILL and FUNCTION KILL.
+pub(crate) fn kill(ctx: &mut Ctx<'_>, function: bool) -> CmdResult {
+    let flags = &ctx.server.scripting.flags;
+    if flags.started_ms.load(Ordering::Acquire) == 0 {
+        return Err(CmdError::Raw(
+            "NOTBUSY No scripts in execution right now.".into(),
+        ));
+    }
+    if flags.is_function.load(Ordering::Relaxed) != function {
+        return Err(CmdError::Raw(if function {
+            "NOTBUSY No scripts in execution right now.".into()
+        } else {
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.".into()
+        }));
+    }
+    if flags.wrote.load(Ordering::Acquire) {
+        return Err(CmdError::Raw("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into()));
+    }
+    flags.kill.store(true, Ordering::Release);
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn script_kill(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    kill(ctx, false)
+}
+
+fn script_load(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let body = args.get(2);
+    eval_shebang(body)?;
+    let sha = load_script(ctx.server, body)?;
+    ctx.reply.bulk(&sha);
+    Ok(())
+}
+
+fn script_exists(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let shas: Vec<Option<[u8; 40]>> = args
+        .iter()
+        .skip(2)
+        .map(|a| {
+            (a.len() == 40).then(|| {
+                let mut s = [0u8; 40];
+                for (d, c) in s.iter_mut().zip(a) {
+                    *d = c.to_ascii_lowercase();
+                }
+                s
+            })
+        })
+        .collect();
+    let found: Vec<bool> = ctx.server.scripting.with_eval(|e| {
+        shas.iter()
+            .map(|s| s.is_some_and(|s| e.cache.contains_key(&s)))
+            .collect()
+    })?;
+    ctx.reply.array(found.len());
+    for f in found {
+        ctx.reply.int(f as i64);
+    }
+    Ok(())
+}
+
+/// Parses the optional ASYNC|SYNC of SCRIPT FLUSH / FUNCTION FLUSH.
+pub(crate) fn flush_mode(args: &Args<'_>, err: &str) -> CmdResult {
+    match args.len() {
+        2 => Ok(()),
+        3 if eq_ic(args.get(2), "async") || eq_ic(args.get(2), "sync") => Ok(()),
+        _ => Err(CmdError::err(err.to_string())),
+    }
+}
+
+fn script_flush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    flush_mode(&args, "SCRIPT FLUSH only support SYNC|ASYNC option")?;
+    ctx.server.scripting.flush_scripts();
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn script_help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    const LINES: &[&str] = &[
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.reply.array(LINES.len());
+    for l in LINES {
+        ctx.reply.simple(l);
+    }
+    Ok(())
+}

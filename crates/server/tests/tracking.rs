@@ -1,0 +1,98 @@
+//! CLIENT TRACKING over real sockets: RESP3 invalidation pushes, flushes,
+//! BCAST prefixes, NOLOOP and RESP2 redirection.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+fn raw(srv: &quiver_server::RunningServer) -> TcpStream {
+    let s = TcpStream::connect(srv.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+fn expect(s: &mut TcpStream, want: &str) {
+    let mut buf = vec![0u8; want.len()];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(String::from_utf8_lossy(&buf), want);
+}
+
+/// A RESP3 connection with tracking enabled using `opts`.
+fn tracker(srv: &quiver_server::RunningServer, opts: &str) -> TcpStream {
+    let mut s = raw(srv);
+    s.write_all(format!("HELLO 3\r\nCLIENT TRACKING on {opts}\r\n").as_bytes())
+        .unwrap();
+    // Skip the HELLO map: read until the +OK of CLIENT TRACKING.
+    let mut seen = Vec::new();
+    let mut b = [0u8; 1];
+    while !seen.ends_with(b"+OK\r\n") {
+        s.read_exact(&mut b).unwrap();
+        seen.push(b[0]);
+    }
+    s
+}
+
+#[test]
+fn read_key_is_invalidated_once_when_another_client_writes() {
+    let srv = server();
+    let mut t = tracker(&srv, "");
+    t.write_all(b"GET k\r\n").unwrap();
+    expect(&mut t, "_\r\n");
+    let mut con = client(&srv);
+    cmd(&mut con, &["SET", "k", "1"]).unwrap();
+    expect(&mut t, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+    // Not read again: a second write sends nothing before the PONG.
+    cmd(&mut con, &["SET", "k", "2"]).unwrap();
+    t.write_all(b"PING\r\n").unwrap();
+    expect(&mut t, "+PONG\r\n");
+}
+
+#[test]
+fn flush_sends_null_invalidation() {
+    let srv = server();
+    let mut t = tracker(&srv, "");
+    let mut con = client(&srv);
+    cmd(&mut con, &["FLUSHALL"]).unwrap();
+    expect(&mut t, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+}
+
+#[test]
+fn bcast_prefix_and_noloop() {
+    let srv = server();
+    let mut t = tracker(&srv, "BCAST PREFIX user: NOLOOP");
+    // Its own write is not echoed back (NOLOOP).
+    t.write_all(b"SET user:1 a\r\n").unwrap();
+    expect(&mut t, "+OK\r\n");
+    let mut con = client(&srv);
+    cmd(&mut con, &["SET", "other", "x"]).unwrap();
+    cmd(&mut con, &["SET", "user:2", "x"]).unwrap();
+    expect(&mut t, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\nuser:2\r\n");
+}
+
+#[test]
+fn resp2_redirect_through_invalidate_channel() {
+    let srv = server();
+    let mut sink = raw(&srv);
+    sink.write_all(b"CLIENT ID\r\n").unwrap();
+    let mut buf = [0u8; 64];
+    let n = sink.read(&mut buf).unwrap();
+    let id = String::from_utf8_lossy(&buf[1..n - 2]).into_owned();
+    sink.write_all(b"SUBSCRIBE __redis__:invalidate\r\n")
+        .unwrap();
+    expect(
+        &mut sink,
+        "*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n",
+    );
+    let mut con = client(&srv);
+    cmd(&mut con, &["CLIENT", "TRACKING", "ON", "REDIRECT", &id]).unwrap();
+    cmd(&mut con, &["GET", "r"]).unwrap();
+    let mut other = client(&srv);
+    cmd(&mut other, &["SET", "r", "1"]).unwrap();
+    expect(
+        &mut sink,
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nr\r\n",
+    );
+}
