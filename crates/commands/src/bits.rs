@@ -125,22 +125,26 @@ fn parse_bit_offset(ctx: &Ctx<'_>, arg: &[u8], hash_bits: Option<u32>) -> Result
 }
 
 /// The string at `key` for a bit write reaching bit `max_bit`: created or
-/// grown with zero bytes as needed, and in the `raw` encoding.
+/// grown with zero bytes as needed, and in the `raw` encoding. Also says
+/// whether the key was created and whether it was grown (SETBIT counts
+/// either as a change even when the bit keeps its value).
 fn bits_for_write<'v>(
     view: &'v mut View<'_>,
     key: &[u8],
     max_bit: u64,
-) -> Result<&'v mut Bytes16, CmdError> {
+) -> Result<(&'v mut Bytes16, bool, bool), CmdError> {
     let need = (max_bit >> 3) as usize + 1;
-    if get_string_mut(view, key)?.is_none() {
+    let created = get_string_mut(view, key)?.is_none();
+    if created {
         view.insert(key, Entry::new(Value::Raw(Bytes16::from_elem(0, need))));
     }
     let entry = get_string_mut(view, key)?.ok_or(CmdError::WrongType)?;
     let buf = entry.value.make_raw().ok_or(CmdError::WrongType)?;
-    if buf.len() < need {
+    let grown = buf.len() < need;
+    if grown {
         buf.resize(need, 0);
     }
-    Ok(buf)
+    Ok((buf, created, grown))
 }
 
 fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -152,7 +156,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         _ => return Err(CmdError::BitValue),
     };
     let mut view = ctx.view(key);
-    let buf = bits_for_write(&mut view, key, offset)?;
+    let (buf, created, grown) = bits_for_write(&mut view, key, offset)?;
     let byte = &mut buf[(offset >> 3) as usize];
     let mask = 0x80u8 >> (offset & 7);
     let old = *byte & mask != 0;
@@ -163,6 +167,12 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     drop(view);
     ctx.dirty(1);
+    // Redis announces SETBIT only when something changed: a new key, a
+    // longer string, or a flipped bit.
+    if created || grown || old != on {
+        crate::notify::emit_new(ctx, created, key);
+        crate::notify::emit(ctx, crate::notify::STRING, "setbit", key);
+    }
     ctx.reply.int(old as i64);
     Ok(())
 }
@@ -348,13 +358,15 @@ fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     let len = res.len();
-    if len == 0 {
-        view.remove(dest);
+    let existed = if len == 0 {
+        view.remove(dest).is_some()
     } else {
-        view.insert(dest, Entry::new(Value::Raw(Bytes16::from_vec(res))));
-    }
+        view.insert(dest, Entry::new(Value::Raw(Bytes16::from_vec(res))))
+            .is_some()
+    };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_store(ctx, crate::notify::STRING, "set", dest, existed, len > 0);
     ctx.reply.int(len as i64);
     Ok(())
 }
@@ -476,9 +488,11 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
     }
     // The string grows to the furthest bit any write reaches, even if
     // every write then fails its overflow check.
-    let buf = bits_for_write(&mut view, key, max_bit)?;
+    let (buf, created, _) = bits_for_write(&mut view, key, max_bit)?;
     ctx.reply.array(fields.len());
     let mut changes = 0;
+    // Writes that took effect (an overflow FAIL writes nothing).
+    let mut written = 0;
     for f in &fields {
         if f.op == FieldOp::Get {
             ctx.reply.int(read_field(buf, f));
@@ -520,6 +534,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
         match store {
             Some(v) => {
                 bitfield::set_unsigned(buf, f.offset, f.bits, v);
+                written += 1;
                 ctx.reply.int(reply);
             }
             None => ctx.reply.null(),
@@ -527,6 +542,10 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
     }
     drop(view);
     ctx.dirty(changes);
+    crate::notify::emit_new(ctx, created, key);
+    if written > 0 {
+        crate::notify::emit(ctx, crate::notify::STRING, "setbit", key);
+    }
     Ok(())
 }
 

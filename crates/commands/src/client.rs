@@ -357,6 +357,16 @@ fn client_line(
         },
     };
     let tot_mem = QBUF_CAP.max(qbuf) + REPLY_BUF + argv_mem + omem + 1024;
+    // Other connections' users come from their handles (kept current by
+    // AUTH, HELLO AUTH and RESET); the caller's from its session.
+    let other_user;
+    let user = match cur {
+        Some(c) => c.user,
+        None => {
+            other_user = h.user.lock().clone();
+            other_user.as_str()
+        }
+    };
     let _ = writeln!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={age} idle={idle} flags={flags} db={} \
@@ -374,7 +384,7 @@ fn client_line(
         h.ssubscriptions.load(Ordering::Relaxed),
         if multi == u64::MAX { -1 } else { multi as i64 },
         QBUF_CAP.saturating_sub(qbuf),
-        cur.map(|c| c.user).unwrap_or("default"),
+        user,
         track.0,
         h.resp.load(Ordering::Relaxed),
     );
@@ -496,8 +506,13 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         } else if eq_ic(opt, "laddr") {
             f.laddr = Some(val);
         } else if eq_ic(opt, "user") {
-            // Only the default user exists until ACL users arrive.
-            if val != b"default" {
+            // As in Redis, the user must exist (ACL users and the users
+            // that token authentication created).
+            let exists = std::str::from_utf8(val)
+                .ok()
+                .and_then(|n| ctx.server.acl.get(n))
+                .is_some();
+            if !exists {
                 return Err(CmdError::err(format!(
                     "No such user '{}'",
                     String::from_utf8_lossy(val)
@@ -531,9 +546,8 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             && f.addr.is_none_or(|a| h.addr.as_bytes() == a)
             && f.laddr.is_none_or(|a| h.laddr.as_bytes() == a)
             && f.max_age
-                .is_none_or(|age| (ctx.now.saturating_sub(h.created_ms) / 1000) as i64 >= age);
-        // USER matches everyone: every connection is the default user.
-        let _ = f.user;
+                .is_none_or(|age| (ctx.now.saturating_sub(h.created_ms) / 1000) as i64 >= age)
+            && f.user.is_none_or(|u| h.user.lock().as_bytes() == u);
         if matches {
             h.kill();
             killed += 1;

@@ -538,7 +538,6 @@ pub struct Hot {
     pub slowlog_max_len: AtomicUsize,
     pub latency_threshold: AtomicU64,
     pub hz: AtomicU64,
-    pub requirepass_set: AtomicBool,
     pub protected_mode: AtomicBool,
     pub active_expire_effort: AtomicU64,
     pub enable_debug: AtomicBool,
@@ -563,6 +562,10 @@ pub struct Hot {
     /// Bumped whenever an authentication directive changes (requirepass,
     /// access keys, jwt-*): the ACL layer re-applies them lazily.
     pub auth_gen: AtomicU64,
+    /// Bumped by every set of a `tls-*` directive, changed or not: as in
+    /// Redis, `CONFIG SET tls-cert-file <same path>` re-reads rotated
+    /// certificate files (the server's TLS acceptor compares generations).
+    pub tls_gen: AtomicU64,
 }
 
 impl Hot {
@@ -609,7 +612,6 @@ impl Config {
                 slowlog_max_len: AtomicUsize::new(128),
                 latency_threshold: AtomicU64::new(0),
                 hz: AtomicU64::new(10),
-                requirepass_set: AtomicBool::new(false),
                 protected_mode: AtomicBool::new(true),
                 active_expire_effort: AtomicU64::new(1),
                 enable_debug: AtomicBool::new(false),
@@ -627,11 +629,12 @@ impl Config {
                 pubsub_obl_secs: AtomicU64::new(0),
                 tracking_table_max_keys: AtomicU64::new(0),
                 auth_gen: AtomicU64::new(0),
+                tls_gen: AtomicU64::new(0),
             },
             file: RwLock::new(None),
         };
         for (i, d) in DIRECTIVES.iter().enumerate() {
-            cfg.apply_hot(i, d.default);
+            cfg.apply_hot(i, d.default, d.default);
             let _ = d;
         }
         cfg
@@ -658,21 +661,21 @@ impl Config {
         let (i, dir) =
             find(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         let v = normalise(dir, value)?;
-        self.apply_hot(i, &v);
+        self.apply_hot(i, &v, value);
         self.values.write()[i] = v;
         Ok(())
     }
 
     /// CONFIG SET with one or more pairs, all-or-nothing as in Redis 7.
     pub fn set_runtime(&self, pairs: &[(String, String)]) -> Result<(), CmdError> {
-        let mut staged: Vec<(usize, String)> = Vec::with_capacity(pairs.len());
+        let mut staged: Vec<(usize, String, &str)> = Vec::with_capacity(pairs.len());
         for (name, value) in pairs {
             let Some((i, dir)) = find(name) else {
                 return Err(CmdError::err(format!(
                     "Unknown option or number of arguments for CONFIG SET - '{name}'"
                 )));
             };
-            if staged.iter().any(|(j, _)| *j == i) {
+            if staged.iter().any(|(j, _, _)| *j == i) {
                 return Err(CmdError::err(format!(
                     "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
                 )));
@@ -687,11 +690,11 @@ impl Config {
                     "CONFIG SET failed (possibly related to argument '{name}') - {e}"
                 ))
             })?;
-            staged.push((i, v));
+            staged.push((i, v, value.as_str()));
         }
         let mut values = self.values.write();
-        for (i, v) in staged {
-            self.apply_hot(i, &v);
+        for (i, v, raw) in staged {
+            self.apply_hot(i, &v, raw);
             values[i] = v;
         }
         Ok(())
@@ -728,12 +731,19 @@ impl Config {
             .collect()
     }
 
-    fn apply_hot(&self, i: usize, v: &str) {
+    /// Mirrors a directive into its `hot` atomic. `v` is the normalised
+    /// value, `raw` the one given (they differ only where normalising
+    /// loses information: `notify-keyspace-events` prints `A` without the
+    /// `n` that is still in effect, as Redis 7.0 does).
+    fn apply_hot(&self, i: usize, v: &str, raw: &str) {
         let h = &self.hot;
         let num = || v.parse::<i64>().unwrap_or(0);
         let name = DIRECTIVES[i].name;
         if name == "requirepass" || name.starts_with("access-key") || name.starts_with("jwt-") {
             h.auth_gen.fetch_add(1, Ordering::AcqRel);
+        }
+        if name.starts_with("tls-") {
+            h.tls_gen.fetch_add(1, Ordering::AcqRel);
         }
         match DIRECTIVES[i].name {
             "timeout" => h.timeout.store(num() as u64, Ordering::Relaxed),
@@ -748,7 +758,6 @@ impl Config {
                 h.latency_threshold.store(num() as u64, Ordering::Relaxed)
             }
             "hz" => h.hz.store(num().clamp(1, 500) as u64, Ordering::Relaxed),
-            "requirepass" => h.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "protected-mode" => h.protected_mode.store(v == "yes", Ordering::Relaxed),
             "active-expire-effort" => h
                 .active_expire_effort
@@ -770,7 +779,7 @@ impl Config {
             "list-max-listpack-size" => h.list_max_listpack_size.store(num(), Ordering::Relaxed),
             "notify-keyspace-events" => h
                 .notify_flags
-                .store(crate::notify::parse_flags(v), Ordering::Relaxed),
+                .store(crate::notify::parse_flags(raw), Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 // Canonical form: "normal h s t slave h s t pubsub h s t".
                 let parts: Vec<&str> = v.split_whitespace().collect();

@@ -138,8 +138,9 @@ fn hexpire_generic(
     let first = fields_block(&args, at, CmdError::NumFieldsGreaterThanZero)?;
     let n = args.len() - first;
     let reply = &mut *ctx.reply;
+    // (fields given a TTL, fields deleted because the time had passed)
     let changed = with_hash(&mut view, key, false, |h| {
-        let mut changed = 0;
+        let (mut updated, mut deleted) = (0u64, 0u64);
         reply.array(n);
         for f in args.iter().skip(first) {
             let cur = match h.field_ttl(f) {
@@ -154,19 +155,32 @@ fn hexpire_generic(
                 reply.int(0);
             } else if when <= now {
                 h.remove(f);
-                changed += 1;
+                deleted += 1;
                 reply.int(2);
             } else {
                 h.set_field_expire(f, when);
-                changed += 1;
+                updated += 1;
                 reply.int(1);
             }
         }
-        changed
+        (updated, deleted)
     })?;
+    let gone = changed.is_some_and(|(_, d)| d > 0) && !view.contains(key);
     drop(view);
     match changed {
-        Some(c) => ctx.dirty(c),
+        Some((updated, deleted)) => {
+            ctx.dirty(updated + deleted);
+            // Redis 7.4+: one event per command, `hdel` when any field was
+            // deleted by a time already in the past, else `hexpire`.
+            if deleted > 0 {
+                crate::notify::emit(ctx, crate::notify::HASH, "hdel", key);
+            } else if updated > 0 {
+                crate::notify::emit(ctx, crate::notify::HASH, "hexpire", key);
+            }
+            if gone {
+                crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+            }
+        }
         None => reply_no_such_fields(reply, n),
     }
     Ok(())
@@ -284,7 +298,12 @@ pub fn hpersist(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     })?;
     drop(view);
     match changed {
-        Some(c) => ctx.dirty(c),
+        Some(c) => {
+            ctx.dirty(c);
+            if c > 0 {
+                crate::notify::emit(ctx, crate::notify::HASH, "hpersist", key);
+            }
+        }
         None => reply_no_such_fields(reply, n),
     }
     Ok(())
@@ -320,9 +339,18 @@ pub fn hgetdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
         deleted
     })?;
+    let gone = deleted.is_some_and(|d| d > 0) && !view.contains(key);
     drop(view);
     match deleted {
-        Some(d) => ctx.dirty(d),
+        Some(d) => {
+            ctx.dirty(d);
+            if d > 0 {
+                crate::notify::emit(ctx, crate::notify::HASH, "hdel", key);
+            }
+            if gone {
+                crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+            }
+        }
         None => {
             reply.array(n);
             for _ in 0..n {
@@ -370,8 +398,9 @@ pub fn hgetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let first = fields_block(&args, at, CmdError::NumFieldsPositive)?;
     let n = args.len() - first;
     let reply = &mut *ctx.reply;
+    // (fields whose TTL changed, fields deleted by a time in the past)
     let changed = with_hash(&mut view, key, false, |h| {
-        let mut changed = 0;
+        let (mut updated, mut deleted) = (0u64, 0u64);
         reply.array(n);
         for f in args.iter().skip(first) {
             let found = match h.get(f) {
@@ -389,22 +418,37 @@ pub fn hgetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             }
             match op {
                 GetExOp::Nothing => {}
-                GetExOp::Persist => changed += h.persist_field(f) as u64,
+                GetExOp::Persist => updated += h.persist_field(f) as u64,
                 GetExOp::At(when) if when <= now => {
                     h.remove(f);
-                    changed += 1;
+                    deleted += 1;
                 }
                 GetExOp::At(when) => {
                     h.set_field_expire(f, when);
-                    changed += 1;
+                    updated += 1;
                 }
             }
         }
-        changed
+        (updated, deleted)
     })?;
+    let gone = changed.is_some_and(|(_, d)| d > 0) && !view.contains(key);
     drop(view);
     match changed {
-        Some(c) => ctx.dirty(c),
+        Some((updated, deleted)) => {
+            ctx.dirty(updated + deleted);
+            if updated > 0 {
+                let event = match op {
+                    GetExOp::Persist => "hpersist",
+                    _ => "hexpire",
+                };
+                crate::notify::emit(ctx, crate::notify::HASH, event, key);
+            } else if deleted > 0 {
+                crate::notify::emit(ctx, crate::notify::HASH, "hdel", key);
+            }
+            if gone {
+                crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+            }
+        }
         None => {
             reply.array(n);
             for _ in 0..n {
@@ -509,6 +553,7 @@ pub fn hsetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let o = parse_setex(&args, now)?;
     let limits = ctx.limits();
     let mut view = ctx.view(key);
+    let absent = !view.contains(key);
     let pairs = || {
         args.iter()
             .skip(o.first)
@@ -538,9 +583,24 @@ pub fn hsetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         true
     })?
     .unwrap_or(false);
+    let gone = set && !view.contains(key);
     drop(view);
     if set {
         ctx.dirty(((args.len() - o.first) / 2) as u64);
+        // As Redis: the key is created before the fields are written, so a
+        // time in the past gives `new`, `hset`, `hdel`, `del`.
+        crate::notify::emit_new(ctx, absent, key);
+        crate::notify::emit(ctx, crate::notify::HASH, "hset", key);
+        match o.expire {
+            Some(when) if when <= now => {
+                crate::notify::emit(ctx, crate::notify::HASH, "hdel", key)
+            }
+            Some(_) => crate::notify::emit(ctx, crate::notify::HASH, "hexpire", key),
+            None => {}
+        }
+        if gone {
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+        }
     }
     ctx.reply.int(set as i64);
     Ok(())
@@ -577,18 +637,27 @@ pub fn active_expire_fields(state: &ServerState, cursors: &mut Vec<u64>, budget:
         *cursor = out.cursor;
         for key in out.keys {
             let mut view = state.keyspace.lock_key(db, &key, now);
-            let emptied = match view.get_mut(&key) {
+            let (purged, emptied) = match view.get_mut(&key) {
                 Some(e) => match &mut e.value {
-                    Value::Hash(h) => {
-                        removed += h.purge_expired(now);
-                        h.is_empty()
-                    }
-                    _ => false,
+                    Value::Hash(h) => (h.purge_expired(now), h.is_empty()),
+                    _ => (0, false),
                 },
-                None => false,
+                None => (0, false),
             };
             if emptied {
                 view.remove(&key);
+            }
+            drop(view);
+            removed += purged;
+            if purged > 0 {
+                // The hash changed without a command naming it: WATCH,
+                // tracking and notifications hear of it here (`hexpired`,
+                // then `del` when it was the last field, as Redis 7.4+).
+                crate::events::key_written(state, db, &key);
+                crate::notify::emit_db(state, db, crate::notify::HASH, "hexpired", &key);
+                if emptied {
+                    crate::notify::emit_db(state, db, crate::notify::GENERIC, "del", &key);
+                }
             }
         }
     }

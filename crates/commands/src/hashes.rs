@@ -279,6 +279,8 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Result<u64, Cm
     let key = args.get(1);
     let limits = ctx.limits();
     let mut view = ctx.view(key);
+    // Existence is only looked up when `new` events are wanted.
+    let absent = crate::notify::wants_new(ctx.server) && !view.contains(key);
     let added = with_hash(&mut view, key, true, |h| {
         let mut added = 0;
         let mut i = 2;
@@ -289,8 +291,10 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Result<u64, Cm
         added
     })?
     .unwrap_or(0);
+    let created = absent && view.contains(key);
     drop(view);
     ctx.dirty(((args.len() - 2) / 2) as u64);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::HASH, "hset", key);
     Ok(added)
 }
@@ -311,6 +315,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (key, field, value) = (args.get(1), args.get(2), args.get(3));
     let limits = ctx.limits();
     let mut view = ctx.view(key);
+    let absent = crate::notify::wants_new(ctx.server) && !view.contains(key);
     let set = with_hash(&mut view, key, true, |h| {
         // An existing field leaves the hash (and its encoding) untouched.
         if h.contains(field) {
@@ -320,9 +325,11 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     })?
     .unwrap_or(false);
+    let created = absent && view.contains(key);
     drop(view);
     if set {
         ctx.dirty(1);
+        crate::notify::emit_new(ctx, created, key);
         crate::notify::emit(ctx, crate::notify::HASH, "hset", key);
     }
     ctx.reply.int(set as i64);
@@ -470,6 +477,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let incr = parse_i64(args.get(3))?;
     let limits = ctx.limits();
     let mut view = ctx.view(key);
+    let absent = crate::notify::wants_new(ctx.server) && !view.contains(key);
     let result = with_hash(&mut view, key, true, |h| {
         let current = match h.get(field) {
             None => 0,
@@ -483,8 +491,10 @@ fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Ok(new)
     })?;
     let new = result.unwrap_or(Ok(0))?;
+    let created = absent && view.contains(key);
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::HASH, "hincrby", key);
     ctx.reply.int(new);
     Ok(())
@@ -500,6 +510,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let limits = ctx.limits();
     let mut view = ctx.view(key);
+    let absent = crate::notify::wants_new(ctx.server) && !view.contains(key);
     let result = with_hash(&mut view, key, true, |h| {
         let current = match h.get(field) {
             None => None,
@@ -512,8 +523,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Ok(text)
     })?;
     let text = result.unwrap_or(Err(CmdError::NotFloat))?;
+    let created = absent && view.contains(key);
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::HASH, "hincrbyfloat", key);
     ctx.reply.bulk(text.as_bytes());
     Ok(())

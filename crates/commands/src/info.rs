@@ -114,6 +114,10 @@ pub fn render(server: &ServerState, now_ms: u64, wanted: &[bool]) -> String {
                     "module:name=search,ver={},api=1,filters=0,usedby=[],using=[],options=[]\r\n",
                     crate::search::MODULE_VERSION
                 ));
+                out.push_str(&format!(
+                    "module:name=ReJSON,ver={},api=1,filters=0,usedby=[],using=[],options=[]\r\n",
+                    crate::json::MODULE_VERSION
+                ));
             }
             "commandstats" => commandstats_section(&mut out, server),
             "errorstats" => out.push_str("# Errorstats\r\n"),
@@ -361,19 +365,22 @@ fn memory_section(out: &mut String, s: &ServerState) {
     field!(out, "allocator_resident", "{rss}");
     field!(out, "total_system_memory", "{total}");
     field!(out, "total_system_memory_human", "{}", human_bytes(total));
-    field!(out, "used_memory_lua", "0");
-    field!(out, "used_memory_vm_eval", "0");
-    field!(out, "used_memory_lua_human", "0B");
-    field!(out, "used_memory_scripts_eval", "0");
-    field!(out, "number_of_cached_scripts", "0");
-    field!(out, "number_of_functions", "0");
-    field!(out, "number_of_libraries", "0");
-    field!(out, "used_memory_vm_functions", "0");
-    field!(out, "used_memory_vm_total", "0");
-    field!(out, "used_memory_vm_total_human", "0B");
-    field!(out, "used_memory_functions", "0");
-    field!(out, "used_memory_scripts", "0");
-    field!(out, "used_memory_scripts_human", "0B");
+    let lua = s.scripting.memory_stats();
+    let vm_total = lua.vm_eval + lua.vm_functions;
+    let scripts = lua.scripts_eval + lua.functions_bytes;
+    field!(out, "used_memory_lua", "{}", lua.vm_eval);
+    field!(out, "used_memory_vm_eval", "{}", lua.vm_eval);
+    field!(out, "used_memory_lua_human", "{}", human_bytes(lua.vm_eval));
+    field!(out, "used_memory_scripts_eval", "{}", lua.scripts_eval);
+    field!(out, "number_of_cached_scripts", "{}", lua.cached_scripts);
+    field!(out, "number_of_functions", "{}", lua.functions);
+    field!(out, "number_of_libraries", "{}", lua.libraries);
+    field!(out, "used_memory_vm_functions", "{}", lua.vm_functions);
+    field!(out, "used_memory_vm_total", "{vm_total}");
+    field!(out, "used_memory_vm_total_human", "{}", human_bytes(vm_total));
+    field!(out, "used_memory_functions", "{}", lua.functions_bytes);
+    field!(out, "used_memory_scripts", "{scripts}");
+    field!(out, "used_memory_scripts_human", "{}", human_bytes(scripts));
     field!(out, "maxmemory", "{maxmemory}");
     field!(out, "maxmemory_human", "{}", human_bytes(maxmemory));
     field!(

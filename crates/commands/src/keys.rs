@@ -401,6 +401,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
     if done {
         ctx.dirty(1);
         ctx.signal_key(dst);
+        // Redis deletes the destination and adds it anew: always `new`.
+        crate::notify::emit_new(ctx, true, dst);
         crate::notify::emit(ctx, crate::notify::GENERIC, "rename_from", src);
         crate::notify::emit(ctx, crate::notify::GENERIC, "rename_to", dst);
     }
@@ -447,6 +449,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if moved {
         ctx.dirty(1);
         ctx.server.blocking.signal(dst_db, key);
+        crate::notify::emit_db(ctx.server, dst_db, crate::notify::NEW, "new", key);
         crate::notify::emit(ctx, crate::notify::GENERIC, "move_from", key);
         crate::notify::emit_db(ctx.server, dst_db, crate::notify::GENERIC, "move_to", key);
     }
@@ -490,6 +493,8 @@ fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if copied {
         ctx.dirty(1);
         ctx.server.blocking.signal(dst_db, dst_key);
+        // REPLACE deletes the old destination first: always `new`.
+        crate::notify::emit_db(ctx.server, dst_db, crate::notify::NEW, "new", dst_key);
         crate::notify::emit_db(
             ctx.server,
             dst_db,

@@ -25,6 +25,7 @@ pub mod hash_ttl;
 pub mod hashes;
 pub mod info;
 pub mod introspection;
+pub mod json;
 pub mod keys;
 pub mod lcs;
 pub mod ldouble;

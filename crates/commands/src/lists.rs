@@ -174,8 +174,6 @@ fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     }
 }
 
-/// Removes `key` if its list has become empty (Redis never stores one).
-#[inline]
 /// The keyspace event of a push or pop at `end`.
 fn pop_push_event(end: End, push: bool) -> &'static str {
     match (end, push) {
@@ -194,6 +192,8 @@ fn notify_pop(ctx: &Ctx<'_>, end: End, key: &[u8], empty: bool) {
     }
 }
 
+/// Removes `key` if its list has become empty (Redis never stores one).
+#[inline]
 fn drop_if_empty(view: &mut View<'_>, key: &[u8], empty: bool) {
     if empty {
         view.remove(key);
@@ -208,6 +208,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, only_existing: bool
     let fill = fill(ctx);
     let n = args.len() - 2;
     let mut view = ctx.view(key);
+    let mut created = false;
     let len = match list_mut(&mut view, key)? {
         Some(l) => {
             for i in 2..args.len() {
@@ -226,6 +227,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, only_existing: bool
             }
             let len = l.len();
             view.insert(key, Entry::new(Value::List(Box::new(l))));
+            created = true;
             len
         }
     };
@@ -233,6 +235,7 @@ fn push_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, only_existing: bool
     ctx.reply.int(len as i64);
     ctx.dirty(n as u64);
     ctx.signal_key(key);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::LIST, pop_push_event(end, true), key);
     Ok(())
 }
@@ -691,6 +694,7 @@ fn move_serve(
         };
         (elem, l.is_empty())
     };
+    let mut created = false;
     if src == dst {
         // Rotation: the list may be momentarily empty; it is refilled at once.
         if let Some(l) = list_mut(&mut view, dst)? {
@@ -704,6 +708,7 @@ fn move_serve(
                 let mut l = List::new();
                 l.push(to, &elem, fill);
                 view.insert(dst, Entry::new(Value::List(Box::new(l))));
+                created = true;
             }
         }
     }
@@ -712,6 +717,7 @@ fn move_serve(
     ctx.dirty(2);
     ctx.signal_key(dst);
     // Redis announces the push onto the destination first.
+    crate::notify::emit_new(ctx, created, dst);
     crate::notify::emit(ctx, crate::notify::LIST, pop_push_event(to, true), dst);
     notify_pop(ctx, from, src, src_empty && src != dst);
     Ok(true)

@@ -94,6 +94,43 @@ pub fn emit(ctx: &Ctx<'_>, class: u32, event: &str, key: &[u8]) {
     }
 }
 
+/// The `n` class: the running command created `key` (Redis publishes
+/// `new` before the command's own event for that key).
+///
+/// Redis raises this from its single "add a key" routine. Quiver's one
+/// equivalent, `View::insert`, runs with shard locks held inside the
+/// engine, which knows nothing of pub/sub and must not publish (publishing
+/// may drain the expiry log, whose listeners lock the keyspace). The
+/// handlers that create keys already know whether the key existed, so they
+/// call this just before their own event, which also gives Redis's order
+/// per key (MSET: `new a`, `set a`, `new b`, `set b`).
+#[inline]
+pub fn emit_new(ctx: &Ctx<'_>, created: bool, key: &[u8]) {
+    if created {
+        emit(ctx, NEW, "new", key);
+    }
+}
+
+/// Whether `new` events are wanted: handlers that cannot otherwise tell
+/// whether they created a key check existence only when this is true.
+#[inline]
+pub fn wants_new(server: &ServerState) -> bool {
+    flags(server) & NEW != 0
+}
+
+/// The end of a `…STORE` command (SINTERSTORE, ZUNIONSTORE, SORT … STORE,
+/// BITOP, …): a non-empty result announces `new` (when `dst` did not exist)
+/// then `event`; an empty result deletes `dst`, announced as `del` only if
+/// there was something to delete.
+pub fn emit_store(ctx: &Ctx<'_>, class: u32, event: &str, dst: &[u8], existed: bool, stored: bool) {
+    if stored {
+        emit_new(ctx, !existed, dst);
+        emit(ctx, class, event, dst);
+    } else if existed {
+        emit(ctx, GENERIC, "del", dst);
+    }
+}
+
 /// Like [`emit`] for a database other than the selected one (MOVE, COPY
 /// with DB) or outside a command (expiry).
 #[inline]

@@ -275,6 +275,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let key = args.get(1);
     let limits = ctx.limits();
     let mut view = ctx.view(key);
+    let mut created = false;
     let added = match get_set_mut(&mut view, key)? {
         Some(set) => args
             .slice_from(2)
@@ -289,12 +290,14 @@ fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 .filter(|m| set.insert(m, &limits))
                 .count();
             view.insert(key, Entry::new(Value::Set(Box::new(set))));
+            created = true;
             n
         }
     };
     drop(view);
     ctx.dirty(added as u64);
     if added > 0 {
+        crate::notify::emit_new(ctx, created, key);
         crate::notify::emit(ctx, crate::notify::SET, "sadd", key);
     }
     ctx.reply.int(added as i64);
@@ -510,22 +513,25 @@ fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if src_gone {
         view.remove(src);
     }
-    match get_set_mut(&mut view, dst)? {
+    let created = match get_set_mut(&mut view, dst)? {
         Some(d) => {
             d.insert(member, &limits);
+            false
         }
         None => {
             let mut d = Set::new();
             d.insert(member, &limits);
             view.insert(dst, Entry::new(Value::Set(Box::new(d))));
+            true
         }
-    }
+    };
     drop(view);
     ctx.dirty(1);
     crate::notify::emit(ctx, crate::notify::SET, "srem", src);
     if src_gone {
         crate::notify::emit(ctx, crate::notify::GENERIC, "del", src);
     }
+    crate::notify::emit_new(ctx, created, dst);
     crate::notify::emit(ctx, crate::notify::SET, "sadd", dst);
     ctx.reply.int(1);
     Ok(())
@@ -690,22 +696,20 @@ fn algebra_store(ctx: &mut Ctx<'_>, args: Args<'_>, op: Op) -> CmdResult {
     };
     src.restore(&mut view);
     let n = out.len();
-    let existed = n == 0 && view.remove(dst).is_some();
-    if n > 0 {
-        view.insert(dst, Entry::new(Value::Set(Box::new(out))));
-    }
+    let existed = if n == 0 {
+        view.remove(dst).is_some()
+    } else {
+        view.insert(dst, Entry::new(Value::Set(Box::new(out))))
+            .is_some()
+    };
     drop(view);
     ctx.dirty(1);
-    if n > 0 {
-        let event = match op {
-            Op::Inter => "sinterstore",
-            Op::Union => "sunionstore",
-            Op::Diff => "sdiffstore",
-        };
-        crate::notify::emit(ctx, crate::notify::SET, event, dst);
-    } else if existed {
-        crate::notify::emit(ctx, crate::notify::GENERIC, "del", dst);
-    }
+    let event = match op {
+        Op::Inter => "sinterstore",
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    };
+    crate::notify::emit_store(ctx, crate::notify::SET, event, dst, existed, n > 0);
     ctx.reply.int(n as i64);
     Ok(())
 }

@@ -291,13 +291,17 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: Args<'_>, readonly: bool) -> CmdResult 
     }
     if outputlen > 0 {
         let list = List::from_elements(out.iter().map(|v| v.as_ref()), ctx.limits().list_size);
-        view.insert(dst, Entry::new(Value::List(Box::new(list))));
+        let existed = view
+            .insert(dst, Entry::new(Value::List(Box::new(list))))
+            .is_some();
         drop(view);
         ctx.signal_key(dst);
         ctx.dirty(outputlen as u64);
+        crate::notify::emit_store(ctx, crate::notify::LIST, "sortstore", dst, existed, true);
     } else if view.remove(dst).is_some() {
         drop(view);
         ctx.dirty(1);
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", dst);
     }
     ctx.reply.int(outputlen as i64);
     Ok(())

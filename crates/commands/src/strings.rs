@@ -487,9 +487,17 @@ fn set_generic(
     }
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, !exists, key);
     crate::notify::emit(ctx, crate::notify::STRING, "set", key);
-    if when != 0 {
+    // KEEPTTL leaves the TTL alone: only a TTL set by this command is an
+    // `expire` event.
+    if matches!(expire, ExpireOpt::At(_)) {
         crate::notify::emit(ctx, crate::notify::GENERIC, "expire", key);
+    }
+    if when != 0 && when <= now {
+        // Redis stores the key and expires it on its next lookup; Quiver
+        // drops it at once, so the `expired` event comes right away.
+        crate::notify::emit(ctx, crate::notify::EXPIRED, "expired", key);
     }
     Ok(true)
 }
@@ -499,9 +507,12 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() == 3 {
         // The plain form: no option parsing, one lock, one insert.
         let mut view = ctx.view(key);
-        view.insert(key, Entry::new(Value::from_bytes(value)));
+        let created = view
+            .insert(key, Entry::new(Value::from_bytes(value)))
+            .is_none();
         drop(view);
         ctx.dirty(1);
+        crate::notify::emit_new(ctx, created, key);
         crate::notify::emit(ctx, crate::notify::STRING, "set", key);
         ctx.reply.ok();
         return Ok(());
@@ -636,6 +647,7 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// Adds `delta` to the integer at `key`, creating it at 0; returns the
 /// result. The TTL is kept, as Redis overwrites the value in place.
 pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> Result<i64, CmdError> {
+    let mut created = false;
     let mut view = ctx.view(key);
     let result = match get_string_mut(&mut view, key)? {
         Some(e) => {
@@ -652,11 +664,13 @@ pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> Result<i64, CmdErro
         }
         None => {
             view.insert(key, Entry::new(Value::Int(delta)));
+            created = true;
             delta
         }
     };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::STRING, "incrby", key);
     Ok(result)
 }
@@ -705,6 +719,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     let text = ldouble::incr_by_float(current, args.get(2))?;
     let value = Value::Str(Bytes16::from_slice(text.as_bytes()));
+    let created = entry.is_none();
     match entry {
         Some(e) => e.value = value,
         None => {
@@ -713,6 +728,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::STRING, "incrbyfloat", key);
     ctx.reply.bulk(text.as_bytes());
     Ok(())
@@ -744,14 +760,23 @@ fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let pairs = args.slice_from(1);
     let mut view = ctx.view_keys(pairs.iter().step_by(2));
+    // Which keys were created, for `new` events (only computed when the
+    // `n` class is on: MSET is a hot path).
+    let track_new = crate::notify::flags(ctx.server) & crate::notify::NEW != 0;
+    let mut created: Vec<bool> = Vec::new();
     let mut i = 1;
     while i + 1 < args.len() {
-        view.insert(args.get(i), Entry::new(Value::from_bytes(args.get(i + 1))));
+        let old = view.insert(args.get(i), Entry::new(Value::from_bytes(args.get(i + 1))));
+        if track_new {
+            created.push(old.is_none());
+        }
         i += 2;
     }
     drop(view);
     ctx.dirty(((args.len() - 1) / 2) as u64);
-    for k in pairs.iter().step_by(2) {
+    for (n, k) in pairs.iter().step_by(2).enumerate() {
+        // A key named twice is created by its first occurrence only.
+        crate::notify::emit_new(ctx, created.get(n).copied().unwrap_or(false), k);
         crate::notify::emit(ctx, crate::notify::STRING, "set", k);
     }
     ctx.reply.ok();
@@ -773,14 +798,17 @@ fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
         i += 2;
     }
+    let mut created: Vec<bool> = Vec::new();
     let mut i = 1;
     while i + 1 < args.len() {
-        view.insert(args.get(i), Entry::new(Value::from_bytes(args.get(i + 1))));
+        let old = view.insert(args.get(i), Entry::new(Value::from_bytes(args.get(i + 1))));
+        created.push(old.is_none());
         i += 2;
     }
     drop(view);
     ctx.dirty(((args.len() - 1) / 2) as u64);
-    for k in pairs.iter().step_by(2) {
+    for (n, k) in pairs.iter().step_by(2).enumerate() {
+        crate::notify::emit_new(ctx, created.get(n).copied().unwrap_or(false), k);
         crate::notify::emit(ctx, crate::notify::STRING, "set", k);
     }
     ctx.reply.int(1);
@@ -791,8 +819,10 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (key, tail) = (args.get(1), args.get(2));
     let max = max_string_len(ctx);
     let mut view = ctx.view(key);
+    let mut created = false;
     let total = match get_string_mut(&mut view, key)? {
         None => {
+            created = true;
             // A new key is stored like SET would (int/embstr/raw).
             view.insert(key, Entry::new(Value::from_bytes(tail)));
             tail.len()
@@ -809,6 +839,7 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::STRING, "append", key);
     ctx.reply.int(total as i64);
     Ok(())
@@ -872,8 +903,10 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let offset = offset as u64;
     let mut view = ctx.view(key);
+    let mut created = false;
     let len = match get_string_mut(&mut view, key)? {
         None => {
+            created = true;
             // Nothing to write on a missing key: no key is created.
             if patch.is_empty() {
                 ctx.reply.int(0);
@@ -905,6 +938,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     drop(view);
     ctx.dirty(1);
+    crate::notify::emit_new(ctx, created, key);
     crate::notify::emit(ctx, crate::notify::STRING, "setrange", key);
     ctx.reply.int(len as i64);
     Ok(())

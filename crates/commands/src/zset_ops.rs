@@ -285,12 +285,18 @@ fn generic(
             z.insert(m, *s, &limits);
         }
         let n = z.len();
-        store(&mut view, dst, z);
+        let existed = store(&mut view, dst, z);
         drop(view);
         ctx.dirty(1);
         if n > 0 {
             ctx.signal_key(dst);
         }
+        let event = match op {
+            Op::Union => "zunionstore",
+            Op::Inter => "zinterstore",
+            Op::Diff => "zdiffstore",
+        };
+        crate::notify::emit_store(ctx, crate::notify::ZSET, event, dst, existed, n > 0);
         ctx.reply.int(n as i64);
         return Ok(());
     }

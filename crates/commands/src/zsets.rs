@@ -125,12 +125,14 @@ pub(crate) fn write<'v>(
 }
 
 /// Stores `z` at `key` (replacing any value), or deletes the key when `z`
-/// is empty: Redis never keeps an empty collection.
-pub(crate) fn store(view: &mut View<'_>, key: &[u8], z: ZSet) {
+/// is empty: Redis never keeps an empty collection. Returns whether `key`
+/// held a value before (for the `new`/`del` keyspace events).
+pub(crate) fn store(view: &mut View<'_>, key: &[u8], z: ZSet) -> bool {
     if z.is_empty() {
-        view.remove(key);
+        view.remove(key).is_some()
     } else {
-        view.insert(key, Entry::new(Value::ZSet(Box::new(z))));
+        view.insert(key, Entry::new(Value::ZSet(Box::new(z))))
+            .is_some()
     }
 }
 
@@ -517,6 +519,7 @@ fn zadd_generic<'a>(
         }
         view.insert(key, Entry::new(Value::ZSet(Box::default())));
     }
+    let created = !exists;
     let Ok(Some(z)) = write(&mut view, key) else {
         return Err(CmdError::WrongType);
     };
@@ -582,6 +585,7 @@ fn zadd_generic<'a>(
         ctx.dirty((added + updated) as u64);
         ctx.signal_key(key);
         let event = if f.incr { "zincr" } else { "zadd" };
+        crate::notify::emit_new(ctx, created, key);
         crate::notify::emit(ctx, crate::notify::ZSET, event, key);
     }
     if f.incr {
@@ -836,12 +840,13 @@ fn range_generic(
         });
     }
     let n = out.len();
-    store(&mut view, dst, out);
+    let existed = store(&mut view, dst, out);
     drop(view);
     ctx.dirty(1);
     if n > 0 {
         ctx.signal_key(dst);
     }
+    crate::notify::emit_store(ctx, crate::notify::ZSET, "zrangestore", dst, existed, n > 0);
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -881,37 +886,46 @@ fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn zremrangebyrank(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (s, e) = (parse_i64(args.get(2))?, parse_i64(args.get(3))?);
-    remrange_generic(ctx, args.get(1), |z| {
+    remrange_generic(ctx, args.get(1), "zremrangebyrank", |z| {
         rank_range(s, e, z.len()).unwrap_or((0, 0))
     })
 }
 
 fn zremrangebyscore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let r = ScoreRange::parse(args.get(2), args.get(3))?;
-    remrange_generic(ctx, args.get(1), |z| r.ranks(z))
+    remrange_generic(ctx, args.get(1), "zremrangebyscore", |z| r.ranks(z))
 }
 
 fn zremrangebylex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let r = LexRange::parse(args.get(2), args.get(3))?;
-    remrange_generic(ctx, args.get(1), |z| r.ranks(z))
+    remrange_generic(ctx, args.get(1), "zremrangebylex", |z| r.ranks(z))
 }
 
 fn remrange_generic(
     ctx: &mut Ctx<'_>,
     key: &[u8],
+    event: &str,
     interval: impl FnOnce(&ZSet) -> (usize, usize),
 ) -> CmdResult {
     let mut view = ctx.view(key);
     let mut removed = 0;
+    let mut gone = false;
     if let Some(z) = write(&mut view, key)? {
         let (a, b) = interval(z);
         removed = z.remove_range(a, b);
         if z.is_empty() {
             view.remove(key);
+            gone = true;
         }
     }
     drop(view);
     ctx.dirty(removed as u64);
+    if removed > 0 {
+        crate::notify::emit(ctx, crate::notify::ZSET, event, key);
+        if gone {
+            crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+        }
+    }
     ctx.reply.int(removed as i64);
     Ok(())
 }
@@ -921,25 +935,40 @@ fn remrange_generic(
 
 /// Removes up to `count` elements from the low (or high, `max`) end of the
 /// set at `key`, calling `f` for each in pop order. The key must hold a
-/// sorted set; it is deleted once empty.
+/// sorted set; it is deleted once empty. Returns how many were popped and
+/// whether the key was deleted.
 fn pop_from(
     view: &mut View<'_>,
     key: &[u8],
     max: bool,
     count: usize,
     f: impl FnMut(&[u8], f64),
-) -> usize {
+) -> (usize, bool) {
     let Ok(Some(z)) = write(view, key) else {
-        return 0;
+        return (0, false);
     };
     let n = count.min(z.len());
     let (a, b) = if max { (z.len() - n, z.len()) } else { (0, n) };
     z.for_each_range(a, b, max, f);
     z.remove_range(a, b);
-    if z.is_empty() {
+    let gone = z.is_empty();
+    if gone {
         view.remove(key);
     }
-    n
+    (n, gone)
+}
+
+/// Announces a pop of `n` elements from `key` (`zpopmin`/`zpopmax`, and
+/// `del` when it emptied the set), for every pop command, blocking or not.
+fn notify_pop(ctx: &Ctx<'_>, key: &[u8], max: bool, (n, gone): (usize, bool)) {
+    if n == 0 {
+        return;
+    }
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    crate::notify::emit(ctx, crate::notify::ZSET, event, key);
+    if gone {
+        crate::notify::emit(ctx, crate::notify::GENERIC, "del", key);
+    }
 }
 
 fn zpopmin(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -977,7 +1006,7 @@ fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
         reply.array(n * 2);
     }
     if n > 0 {
-        pop_from(&mut view, key, max, n, |m, s| {
+        let popped = pop_from(&mut view, key, max, n, |m, s| {
             if nested {
                 reply.array(2);
             }
@@ -986,6 +1015,7 @@ fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
         });
         drop(view);
         ctx.dirty(n as u64);
+        notify_pop(ctx, key, max, popped);
     }
     Ok(())
 }
@@ -1012,12 +1042,13 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
         let reply = &mut *ctx.reply;
         reply.array(3);
         reply.bulk(key);
-        pop_from(&mut view, key, max, 1, |m, s| {
+        let popped = pop_from(&mut view, key, max, 1, |m, s| {
             reply.bulk(m);
             reply_score(reply, s);
         });
         drop(view);
         ctx.dirty(1);
+        notify_pop(ctx, key, max, popped);
         return Ok(());
     }
     drop(view);
@@ -1095,13 +1126,14 @@ fn mpop_generic(
         reply.array(2);
         reply.bulk(key);
         reply.array(n);
-        pop_from(&mut view, key, max, n, |m, s| {
+        let popped = pop_from(&mut view, key, max, n, |m, s| {
             reply.array(2);
             reply.bulk(m);
             reply_score(reply, s);
         });
         drop(view);
         ctx.dirty(n as u64);
+        notify_pop(ctx, key, max, popped);
         return Ok(());
     }
     drop(view);

@@ -321,6 +321,119 @@ impl Db {
         }
     }
 
+    /// Offers eviction candidates to `f`: about `count` keys (only keys
+    /// with an expiry when `volatile_only`) from a random place in the
+    /// database. Returns how many were offered; 0 means the database has no
+    /// such key at all (the walk gives up only after visiting every table).
+    ///
+    /// Like Redis's `dictGetSomeKeys`, this takes keys that sit together
+    /// (consecutive slot tables of one random shard, starting at a random
+    /// table and a random offset inside it) rather than `count` independent
+    /// random keys: one lock and a short walk instead of `count` probes,
+    /// and random enough for approximated LRU/LFU/TTL, which keeps a pool
+    /// of the best candidates across calls anyway.
+    pub fn sample(
+        &self,
+        count: usize,
+        volatile_only: bool,
+        mut f: impl FnMut(crate::evict::Candidate<'_>),
+    ) -> usize {
+        let mut rng = rand::thread_rng();
+        let count = count.max(1);
+        let first_shard = rng.gen_range(0..SHARDS);
+        let mut offered = 0;
+        for step in 0..SHARDS {
+            let s = self.shards[(first_shard + step) % SHARDS].lock();
+            let keys = if volatile_only {
+                s.volatile_total
+            } else {
+                s.len
+            };
+            if keys == 0 || s.tables.is_empty() {
+                continue;
+            }
+            let start = rng.gen_range(0..SLOTS_PER_SHARD);
+            for i in 0..SLOTS_PER_SHARD {
+                let t = (start + i) % SLOTS_PER_SHARD;
+                let table = &s.tables[t];
+                let n = if volatile_only {
+                    s.volatile[t] as usize
+                } else {
+                    table.len()
+                };
+                if n == 0 {
+                    continue;
+                }
+                // Inside a big table, begin at a random entry so that the
+                // same few keys are not always the ones offered.
+                let skip = if table.len() > count {
+                    rng.gen_range(0..table.len())
+                } else {
+                    0
+                };
+                let it = table.iter().skip(skip).chain(table.iter().take(skip));
+                for node in it {
+                    let e = node.entry();
+                    if volatile_only && e.expire == 0 {
+                        continue;
+                    }
+                    f(crate::evict::Candidate {
+                        key: node.key(),
+                        access: node.access(),
+                        lfu: node.lfu(),
+                        expire: e.expire,
+                    });
+                    offered += 1;
+                    if offered >= count {
+                        return offered;
+                    }
+                }
+            }
+            // This shard ran out of keys before `count`: what it gave is
+            // enough unless it gave nothing.
+            if offered > 0 {
+                return offered;
+            }
+        }
+        offered
+    }
+
+    /// Deletes `key` to free memory, whether or not it has expired (an
+    /// evicted key is reported as evicted, never as expired). Returns the
+    /// entry so the caller decides where its memory is released, or `None`
+    /// if another client deleted the key since it was sampled.
+    pub fn evict(&self, key: &[u8], stats: &Stats) -> Option<Entry> {
+        let (si, ti) = locate(key);
+        let mut s = self.shards[si].lock();
+        if s.tables.is_empty() {
+            return None;
+        }
+        let hash = s.hash(key);
+        let (node, _) = s.tables[ti]
+            .find_entry(hash, |n| n.key() == key)
+            .ok()?
+            .remove();
+        let entry = node.into_entry();
+        s.len -= 1;
+        if entry.expire != 0 {
+            s.volatile[ti] -= 1;
+            s.volatile_total -= 1;
+        }
+        drop(s);
+        stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
+        Some(entry)
+    }
+
+    /// The access time and stored LFU counter of `key` (eviction re-reads
+    /// them for pooled candidates), without touching or reclaiming it.
+    pub fn access_info(&self, key: &[u8]) -> Option<(u32, u8, u64)> {
+        let (si, ti) = locate(key);
+        let s = self.shards[si].lock();
+        let t = s.tables.get(ti)?;
+        let node = t.find(s.hash(key), |n| n.key() == key)?;
+        Some((node.access(), node.lfu(), node.entry().expire))
+    }
+
     /// A random live key, or `None` if the database is empty.
     pub fn random_key(&self, now: u64) -> Option<Bytes16> {
         let mut rng = rand::thread_rng();
@@ -358,6 +471,18 @@ impl Db {
         });
         found
     }
+}
+
+/// Records an access to `node` at `now` (unix ms): its LFU counter when an
+/// LFU policy is on (decay uses the previous access time, so it goes
+/// first), then the access time itself.
+#[inline]
+fn touch_node(node: &mut Node, now: u64, stats: &Stats) {
+    let now_s = now / 1000;
+    if stats.lfu.enabled() {
+        crate::evict::lfu_touch(node, now_s, &stats.lfu);
+    }
+    node.set_access(now_s as u32);
 }
 
 /// Locked access to part of a database for the duration of one command.
@@ -467,7 +592,7 @@ impl<'a> View<'a> {
                 } else {
                     let node = occ.into_mut();
                     if touch {
-                        node.set_access((now / 1000) as u32);
+                        touch_node(node, now, stats);
                     }
                     Some(node)
                 }
@@ -526,6 +651,31 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The LFU counter of `key` decayed to the view's clock (OBJECT FREQ),
+    /// without touching or reclaiming the key.
+    pub fn lfu_counter(&mut self, key: &[u8]) -> Option<u8> {
+        let now = self.now;
+        let decay = self
+            .stats
+            .lfu
+            .decay_time
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let (si, ti, hash) = self.position(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return None;
+        }
+        match shard.tables[ti].find(hash, |s| s.key() == key) {
+            Some(node) if !node.entry().is_expired(now) => Some(crate::evict::lfu_decayed(
+                node.lfu(),
+                node.access(),
+                now / 1000,
+                decay,
+            )),
+            _ => None,
+        }
+    }
+
     /// Overwrites when `key` was last touched (tests and DEBUG use it to
     /// make a key look idle). Returns false if the key does not exist.
     pub fn set_last_access(&mut self, key: &[u8], secs: u32) -> bool {
@@ -551,6 +701,7 @@ impl<'a> View<'a> {
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let now = self.now;
         let access = (now / 1000) as u32;
+        let stats = self.stats;
         let new_volatile = entry.expire != 0;
         let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
@@ -560,7 +711,9 @@ impl<'a> View<'a> {
         let old = match table.entry(hash, |s| s.key() == key, |s| hasher.hash_one(s.key())) {
             TableEntry::Occupied(mut occ) => {
                 let node = occ.get_mut();
-                node.set_access(access);
+                // Overwriting counts as an access: the key keeps (and adds
+                // to) its LFU history, as Redis's overwrite does.
+                touch_node(node, now, stats);
                 Some(std::mem::replace(node.entry_mut(), entry))
             }
             TableEntry::Vacant(vac) => {
@@ -757,6 +910,92 @@ mod tests {
         assert_eq!(db.len(), 1);
         assert_eq!(db.volatile_len(), 0);
         assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn sample_offers_keys_and_respects_volatile_only() {
+        let db = Db::new();
+        let stats = Stats::default();
+        let mut seen = 0;
+        assert_eq!(db.sample(5, false, |_| seen += 1), 0);
+        {
+            let mut view = db.lock_all(&stats, 1_000);
+            for i in 0..200 {
+                let exp = if i < 3 { 5_000 + i } else { 0 };
+                view.insert(format!("k{i}").as_bytes(), Entry::with_expire(Value::Int(i as i64), exp));
+            }
+        }
+        let mut keys = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let n = db.sample(5, false, |c| {
+                keys.insert(c.key.to_vec());
+            });
+            assert!((1..=5).contains(&n));
+        }
+        assert!(keys.len() > 100, "sampling reaches most keys: {}", keys.len());
+        let mut vol = std::collections::HashSet::new();
+        for _ in 0..100 {
+            db.sample(5, true, |c| {
+                assert!(c.expire != 0);
+                vol.insert(c.key.to_vec());
+            });
+        }
+        assert_eq!(vol.len(), 3, "all three volatile keys are found, no others");
+    }
+
+    #[test]
+    fn evict_removes_without_counting_expiry() {
+        let db = Db::new();
+        let stats = Stats::default();
+        stats.expired.set_enabled(true);
+        {
+            let mut view = db.lock_all(&stats, 1_000);
+            view.insert(b"a", Entry::with_expire(Value::Int(1), 1_500));
+            view.insert(b"b", v("x"));
+        }
+        // "a" has expired by now, yet eviction reports it as evicted.
+        assert!(db.evict(b"a", &stats).is_some());
+        assert!(db.evict(b"a", &stats).is_none());
+        assert!(db.evict(b"b", &stats).is_some());
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(stats.evicted_keys.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.expired_keys.load(Ordering::Relaxed), 0);
+        assert!(!stats.expired.has_pending());
+    }
+
+    #[test]
+    fn lfu_counter_grows_with_access_only_under_lfu() {
+        let db = Db::new();
+        let stats = Stats::default();
+        let mut view = db.lock_all(&stats, 60_000);
+        view.insert(b"k", v("x"));
+        assert_eq!(view.lfu_counter(b"k"), Some(crate::evict::LFU_INIT));
+        for _ in 0..50 {
+            view.get(b"k");
+        }
+        assert_eq!(view.lfu_counter(b"k"), Some(crate::evict::LFU_INIT), "LRU mode");
+        stats.lfu.enabled.store(true, Ordering::Relaxed);
+        stats.lfu.log_factor.store(0, Ordering::Relaxed);
+        for _ in 0..50 {
+            view.get(b"k");
+        }
+        assert_eq!(view.lfu_counter(b"k"), Some(55));
+        // Peeking does not count.
+        view.get_no_touch(b"k");
+        assert_eq!(view.lfu_counter(b"k"), Some(55));
+        drop(view);
+        // Ten idle minutes later the counter reads ten lower.
+        let mut view = db.lock_all(&stats, 60_000 + 600_000);
+        assert_eq!(view.lfu_counter(b"k"), Some(45));
+        // An access decays first, then increments.
+        view.get(b"k");
+        assert_eq!(view.lfu_counter(b"k"), Some(46));
+        // Overwriting keeps the history.
+        view.insert(b"k", v("y"));
+        assert_eq!(view.lfu_counter(b"k"), Some(47));
+        drop(view);
+        assert_eq!(db.access_info(b"k").map(|i| i.1), Some(47));
     }
 
     #[test]

@@ -10,6 +10,11 @@ pub struct Stats {
     pub expired_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Keys removed to get under `maxmemory` (INFO `evicted_keys`).
+    pub evicted_keys: AtomicU64,
+    /// The LFU settings every key access applies. Shared (`Arc`) with the
+    /// configuration, which updates it in place on CONFIG SET.
+    pub lfu: std::sync::Arc<crate::evict::LfuConfig>,
     /// Keys the engine deleted because they expired, for the layers that
     /// must react (keyspace notifications, tracking, search indexes).
     pub expired: ExpiredLog,

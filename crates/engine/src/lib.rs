@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod db;
+pub mod evict;
 pub mod glob;
 pub mod keyspace;
 pub mod listpack;

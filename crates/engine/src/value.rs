@@ -27,6 +27,8 @@ pub enum Value {
     List(Box<List>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    /// A RedisJSON document (boxed: documents are trees of any size).
+    Json(Box<crate::types::json::JsonValue>),
 }
 
 impl Value {
@@ -47,6 +49,8 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            // The module type name RedisJSON registers.
+            Value::Json(_) => "ReJSON-RL",
         }
     }
 
@@ -60,6 +64,8 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Set(st) => st.encoding(),
             Value::ZSet(z) => z.encoding(),
+            // Redis reports every module value as "raw".
+            Value::Json(_) => "raw",
         }
     }
 
@@ -118,6 +124,10 @@ impl Value {
             Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
             Value::Set(st) => std::mem::size_of::<Set>() + st.heap_size(),
             Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
+            Value::Json(j) => {
+                std::mem::size_of::<crate::types::json::JsonValue>()
+                    + crate::types::json::heap_size(j)
+            }
         }
     }
 }

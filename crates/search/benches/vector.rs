@@ -16,11 +16,19 @@ const N: usize = 20_000;
 const DIM: usize = 128;
 const QUERIES: usize = 200;
 
+/// Clustered data (200 random centres plus noise), closer to real
+/// embeddings than uniform noise, where every point is almost equally far
+/// from every other and no graph index reaches high recall cheaply.
 fn blobs(n: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut centres_rng = SmallRng::seed_from_u64(7);
+    let centres: Vec<Vec<f64>> = (0..200)
+        .map(|_| (0..DIM).map(|_| centres_rng.gen_range(-1.0..1.0)).collect())
+        .collect();
     let mut rng = SmallRng::seed_from_u64(seed);
     (0..n)
         .map(|_| {
-            let v: Vec<f64> = (0..DIM).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let c = &centres[rng.gen_range(0..centres.len())];
+            let v: Vec<f64> = c.iter().map(|x| x + rng.gen_range(-0.3..0.3)).collect();
             encode(ElemType::Float32, &v)
         })
         .collect()

@@ -21,19 +21,13 @@ use tokio::sync::mpsc;
 /// A connection accepted and handed to an I/O thread (true: on the TLS port).
 type Accepted = (TcpStream, SocketAddr, bool);
 
-/// The TLS acceptor shared by every I/O thread.
-static TLS: std::sync::OnceLock<tls::Tls> = std::sync::OnceLock::new();
-
-fn tls_state() -> &'static tls::Tls {
-    TLS.get_or_init(tls::Tls::default)
-}
-
 /// Binds the listeners named by `bind` and `port`; port 0 picks a free one.
 ///
 /// With `tls-port` set, TLS listeners follow the plain ones (which `port 0`
 /// then disables, as in Redis); a missing certificate is generated
 /// (see [`tls::self_signed_start`]). The `aclfile` is loaded here too.
 pub async fn bind(state: &ServerState) -> std::io::Result<Vec<TcpListener>> {
+    access_keys_from_env(state).map_err(std::io::Error::other)?;
     if !state.config.get("aclfile").is_empty() {
         quiver_commands::acl::command::load_file(state).map_err(std::io::Error::other)?;
     }
@@ -51,12 +45,32 @@ pub async fn bind(state: &ServerState) -> std::io::Result<Vec<TcpListener>> {
     if tls_port != 0 {
         tls::self_signed_start(state).map_err(std::io::Error::other)?;
         // Fail at start-up, not at the first handshake.
-        tls_state().acceptor(state).map_err(std::io::Error::other)?;
+        tls::build(state).map_err(std::io::Error::other)?;
         let tls_listeners = bind_port(state, tls_port).await?;
         state.tls_port.store(tls_port as u64, Ordering::Relaxed);
         listeners.extend(tls_listeners);
     }
     Ok(listeners)
+}
+
+/// Access keys may come from the environment (`QUIVER_ACCESS_KEY_PRIMARY`,
+/// `QUIVER_ACCESS_KEY_SECONDARY`), which keeps them off the command line,
+/// where `ps` shows them to every local user, and out of config files. A
+/// directive given explicitly wins over the environment. Applied before the
+/// self-signed start, which generates a key only when none is configured.
+fn access_keys_from_env(state: &ServerState) -> Result<(), String> {
+    for (var, directive) in [
+        ("QUIVER_ACCESS_KEY_PRIMARY", "access-key-primary"),
+        ("QUIVER_ACCESS_KEY_SECONDARY", "access-key-secondary"),
+    ] {
+        let Ok(value) = std::env::var(var) else {
+            continue;
+        };
+        if !value.is_empty() && state.config.get(directive).is_empty() {
+            state.config.set_startup(directive, &value)?;
+        }
+    }
+    Ok(())
 }
 
 async fn bind_port(state: &ServerState, port: u16) -> std::io::Result<Vec<TcpListener>> {
@@ -93,11 +107,15 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
         .name("quiver-indexer".into())
         .spawn(move || quiver_commands::search::sync::run_indexer(weak));
     let io_threads = state.config.get_i64("io-threads").max(1) as usize;
+    // One TLS acceptor per server (not per process: tests and embedders run
+    // several servers side by side), shared by its I/O threads.
+    let tls = Arc::new(tls::Tls::default());
     // Extra I/O threads each run their own current_thread runtime.
     let mut workers: Vec<mpsc::UnboundedSender<Accepted>> = Vec::new();
     for i in 1..io_threads {
         let (tx, mut rx) = mpsc::unbounded_channel::<Accepted>();
         let st = state.clone();
+        let tls = tls.clone();
         std::thread::Builder::new()
             .name(format!("quiver-io-{i}"))
             .spawn(move || {
@@ -113,8 +131,8 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
                 };
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&rt, async move {
-                    while let Some((stream, peer, tls)) = rx.recv().await {
-                        start_connection(&st, stream, peer, tls);
+                    while let Some((stream, peer, is_tls)) = rx.recv().await {
+                        start_connection(&st, &tls, stream, peer, is_tls);
                     }
                 });
             })
@@ -152,14 +170,14 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
     loop {
         tokio::select! {
             conn = acc_rx.recv() => {
-                let Some((stream, peer, tls)) = conn else { break };
+                let Some((stream, peer, is_tls)) = conn else { break };
                 // Round-robin over this thread (index 0) and the workers.
                 let target = next % io_threads;
                 next = next.wrapping_add(1);
                 if target == 0 {
-                    start_connection(&state, stream, peer, tls);
-                } else if let Err(mpsc::error::SendError((stream, peer, tls))) = workers[target - 1].send((stream, peer, tls)) {
-                    start_connection(&state, stream, peer, tls);
+                    start_connection(&state, &tls, stream, peer, is_tls);
+                } else if let Err(mpsc::error::SendError((stream, peer, is_tls))) = workers[target - 1].send((stream, peer, is_tls)) {
+                    start_connection(&state, &tls, stream, peer, is_tls);
                 }
             }
             _ = state.shutdown.notified() => break,
@@ -196,7 +214,13 @@ async fn auth_watch(state: Arc<ServerState>) {
 
 /// Admission checks (maxclients, protected mode), then the connection task
 /// (after the TLS handshake for `tls` connections).
-fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAddr, tls: bool) {
+fn start_connection(
+    state: &Arc<ServerState>,
+    acceptors: &tls::Tls,
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: bool,
+) {
     let _ = stream.set_nodelay(true);
     let maxclients = state.config.hot.maxclients.load(Ordering::Relaxed);
     let laddr = stream
@@ -212,7 +236,7 @@ fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAdd
         return;
     }
     if state.config.hot.protected_mode.load(Ordering::Relaxed)
-        && state.acl.default_open(&state.config)
+        && state.acl.default_unprotected(&state.config)
         && !peer.ip().is_loopback()
     {
         state
@@ -239,7 +263,7 @@ fn start_connection(state: &Arc<ServerState>, stream: TcpStream, peer: SocketAdd
         tokio::task::spawn_local(connection::serve(state.clone(), stream, handle));
         return;
     }
-    let acceptor = match tls_state().acceptor(state) {
+    let acceptor = match acceptors.acceptor(state) {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!("TLS connection refused: {e}");

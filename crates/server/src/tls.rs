@@ -7,53 +7,40 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
-/// The directives an acceptor was built from, to notice CONFIG SET.
-const DIRECTIVES: &[&str] = &[
-    "tls-cert-file",
-    "tls-key-file",
-    "tls-key-file-pass",
-    "tls-ca-cert-file",
-    "tls-ca-cert-dir",
-    "tls-auth-clients",
-    "tls-protocols",
-    "tls-ciphersuites",
-];
-
-/// The current acceptor and the settings it was built from.
+/// The current acceptor and the `tls_gen` configuration generation it was
+/// built (or last attempted) at.
 #[derive(Default)]
 pub struct Tls {
-    current: parking_lot::Mutex<Option<(Vec<String>, TlsAcceptor)>>,
+    current: parking_lot::Mutex<Option<(u64, TlsAcceptor)>>,
 }
 
 impl Tls {
-    /// The acceptor for the current settings, rebuilt if they changed.
-    /// A bad new certificate keeps the old acceptor serving (and is logged)
-    /// rather than taking the TLS port down.
+    /// The acceptor for the current settings, rebuilt when any `tls-*`
+    /// directive was set since (even to the same value, so rotated files
+    /// behind an unchanged path are re-read, as in Redis). A bad new
+    /// certificate keeps the old acceptor serving, logged once, rather than
+    /// taking the TLS port down or being retried on every handshake.
     pub fn acceptor(&self, state: &ServerState) -> Result<TlsAcceptor, String> {
-        let settings: Vec<String> = DIRECTIVES.iter().map(|d| state.config.get(d)).collect();
+        let gen = state.config.hot.tls_gen.load(Ordering::Acquire);
         let mut cur = self.current.lock();
-        if let Some((s, a)) = cur.as_ref() {
-            if *s == settings {
+        if let Some((g, a)) = cur.as_mut() {
+            if *g == gen {
                 return Ok(a.clone());
             }
-        }
-        match build(state) {
-            Ok(cfg) => {
-                let a = TlsAcceptor::from(Arc::new(cfg));
-                *cur = Some((settings, a.clone()));
-                Ok(a)
+            match build(state) {
+                Ok(cfg) => *a = TlsAcceptor::from(Arc::new(cfg)),
+                Err(e) => tracing::warn!("TLS configuration not reloaded: {e}"),
             }
-            Err(e) => match cur.as_ref() {
-                Some((_, a)) => {
-                    tracing::warn!("TLS configuration not reloaded: {e}");
-                    Ok(a.clone())
-                }
-                None => Err(e),
-            },
+            *g = gen;
+            return Ok(a.clone());
         }
+        let a = TlsAcceptor::from(Arc::new(build(state)?));
+        *cur = Some((gen, a.clone()));
+        Ok(a)
     }
 }
 

@@ -118,3 +118,100 @@ fn secrets_are_redacted_in_slowlog() {
     );
     assert!(log.contains("(redacted)"), "{log}");
 }
+
+/// A non-loopback address of this machine, if it has one.
+fn external_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.255:9")
+        .or_else(|_| s.connect("10.255.255.254:9"))
+        .ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// The first line a raw connection from `ip` gets after sending PING.
+fn first_line(ip: std::net::IpAddr, port: u16) -> String {
+    use std::io::{BufRead, Write};
+    let mut s = std::net::TcpStream::connect((ip, port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let _ = s.write_all(b"PING\r\n");
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(s).read_line(&mut line);
+    line
+}
+
+#[test]
+fn protected_mode_serves_only_loopback_without_auth() {
+    let Some(ip) = external_ip() else {
+        eprintln!("no non-loopback address: protected-mode test skipped");
+        return;
+    };
+    let srv = server_with(&[("bind", "0.0.0.0")]);
+    let port = srv.addr.port();
+    let mut local = client(&srv);
+    assert!(first_line(ip, port).starts_with("-DENIED "));
+    // Loopback is always served.
+    assert!(first_line("127.0.0.1".parse().unwrap(), port).starts_with("+PONG"));
+    // A disabled default user still has no password: still protected, as
+    // Redis looks at `nopass` only.
+    ok(cmd(&mut local, &["ACL", "SETUSER", "default", "off"]));
+    assert!(first_line(ip, port).starts_with("-DENIED "));
+    ok(cmd(&mut local, &["ACL", "SETUSER", "default", "on"]));
+    // A password lifts it (the client must then authenticate)...
+    ok(cmd(&mut local, &["CONFIG", "SET", "requirepass", "pw"]));
+    assert!(first_line(ip, port).starts_with("-NOAUTH "));
+    ok(cmd(&mut local, &["CONFIG", "SET", "requirepass", ""]));
+    assert!(first_line(ip, port).starts_with("-DENIED "));
+    // ...and so does an access key, which stands in for one.
+    ok(cmd(
+        &mut local,
+        &["CONFIG", "SET", "access-key-primary", "k1"],
+    ));
+    assert!(first_line(ip, port).starts_with("-NOAUTH "));
+    ok(cmd(
+        &mut local,
+        &["CONFIG", "SET", "access-key-primary", ""],
+    ));
+    assert!(first_line(ip, port).starts_with("-DENIED "));
+    ok(cmd(&mut local, &["CONFIG", "SET", "protected-mode", "no"]));
+    assert!(first_line(ip, port).starts_with("+PONG"));
+}
+
+#[test]
+fn client_list_and_kill_know_acl_users() {
+    let srv = server_with(&[]);
+    let mut admin = client(&srv);
+    ok(cmd(
+        &mut admin,
+        &["ACL", "SETUSER", "bob", "on", ">pw", "+@all", "~*"],
+    ));
+    let mut bob = client(&srv);
+    ok(cmd(&mut bob, &["AUTH", "bob", "pw"]));
+    let mut bob2 = client(&srv);
+    ok(cmd(&mut bob2, &["HELLO", "3", "AUTH", "bob", "pw"]).map(|_| Value::Okay));
+    let list = format!("{:?}", cmd(&mut admin, &["CLIENT", "LIST"]).unwrap());
+    assert_eq!(list.matches("user=bob").count(), 2, "{list}");
+    assert_eq!(list.matches("user=default").count(), 1, "{list}");
+    assert_eq!(
+        err(&mut admin, &["CLIENT", "KILL", "USER", "carol"]),
+        "ERR No such user 'carol'"
+    );
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "KILL", "USER", "bob"]),
+        Ok(Value::Int(2))
+    );
+    assert!(cmd(&mut bob, &["PING"]).is_err());
+    assert!(cmd(&mut bob2, &["PING"]).is_err());
+    // RESET puts a connection back to `default` in CLIENT LIST too.
+    let mut c = client(&srv);
+    ok(cmd(&mut c, &["AUTH", "bob", "pw"]));
+    assert!(cmd(&mut c, &["RESET"]).is_ok());
+    let list = format!("{:?}", cmd(&mut admin, &["CLIENT", "LIST"]).unwrap());
+    assert!(!list.contains("user=bob"), "{list}");
+    // USER default kills everyone else (skipme yes by default).
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "KILL", "USER", "default"]),
+        Ok(Value::Int(1))
+    );
+}

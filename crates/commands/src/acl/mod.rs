@@ -268,6 +268,14 @@ impl Acl {
         self.open.load(Ordering::Acquire)
     }
 
+    /// Whether protected mode applies: the default user has no password
+    /// (enabled or not, as in Redis, which looks only at `nopass`) and no
+    /// access key stands in for one.
+    pub fn default_unprotected(&self, config: &Config) -> bool {
+        self.sync(config);
+        !self.keys_active() && self.get("default").is_some_and(|d| d.nopass)
+    }
+
     /// Whether any access key is active.
     pub fn keys_active(&self) -> bool {
         self.keys.read().iter().any(|k| k.is_some())
@@ -353,6 +361,12 @@ impl Acl {
         }
         if self.tokens.enabled() && crate::token::looks_like_jwt(pass) {
             let grant = self.tokens.verify(&name, pass, now_ms / 1000)?;
+            // A token user is stored under its object id; it must never
+            // replace a user made by ACL SETUSER or requirepass (`default`),
+            // whatever policy the configuration maps that name to.
+            if self.get(&name).is_some_and(|u| !u.token_user) {
+                return Err("user name belongs to an ACL user".into());
+            }
             let mut u = User::new(&name);
             u.enabled = true;
             u.token_user = true;

@@ -136,7 +136,9 @@ fn take<'b>(buf: &'b [u8], pos: &mut usize, n: usize) -> &'b [u8] {
 /// the platforms Redis runs on: truncation, and the minimum for NaN or
 /// anything out of range.
 pub fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_808e18 || n < -9.223_372_036_854_775_808e18 {
+    // 2^63: the first value past i64's range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64

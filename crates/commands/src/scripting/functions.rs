@@ -71,6 +71,19 @@ impl Functions {
         )
     }
 
+    /// Bytes of library code held.
+    pub fn code_bytes(&self) -> usize {
+        self.libs.values().map(|l| l.code.len()).sum()
+    }
+
+    /// Memory the functions interpreter uses.
+    pub fn vm_memory(&self) -> usize {
+        self.engine
+            .as_ref()
+            .map(|e| e.vm.lua.used_memory())
+            .unwrap_or(0)
+    }
+
     fn engine(&mut self, flags: &Arc<RunFlags>) -> Result<&Engine, CmdError> {
         if self.engine.is_none() {
             let e = new_engine(flags.clone())

@@ -140,12 +140,44 @@ impl Scripting {
         }
     }
 
+    /// The numbers INFO memory reports about scripting.
+    pub fn memory_stats(&self) -> ScriptMemory {
+        // A running function holds this lock: report zeros rather than wait.
+        let (functions, libraries, function_bytes, vm_functions) = match self.functions.try_lock() {
+            Some(f) => {
+                let (libs, fns) = f.counts();
+                (fns, libs, f.code_bytes(), f.vm_memory())
+            }
+            None => (0, 0, 0, 0),
+        };
+        ScriptMemory {
+            vm_eval: self.lua_memory() as u64,
+            vm_functions: vm_functions as u64,
+            scripts_eval: self.cached_bytes.load(Ordering::Relaxed),
+            cached_scripts: self.cached_count.load(Ordering::Relaxed),
+            functions: functions as u64,
+            libraries: libraries as u64,
+            functions_bytes: function_bytes as u64,
+        }
+    }
+
     /// Empties the script cache (SCRIPT FLUSH) and starts a fresh VM.
     pub fn flush_scripts(&self) {
         *self.eval.lock() = None;
         self.cached_bytes.store(0, Ordering::Relaxed);
         self.cached_count.store(0, Ordering::Relaxed);
     }
+}
+
+/// INFO's scripting memory fields.
+pub struct ScriptMemory {
+    pub vm_eval: u64,
+    pub vm_functions: u64,
+    pub scripts_eval: u64,
+    pub cached_scripts: u64,
+    pub functions: u64,
+    pub libraries: u64,
+    pub functions_bytes: u64,
 }
 
 /// What runs: an EVAL script by sha, or a function by name.
@@ -164,11 +196,8 @@ pub struct Job {
     proto: Proto,
 }
 
-const SCRIPT_FLAGS: u32 = flag::NOSCRIPT
-    | flag::SKIP_MONITOR
-    | flag::MAY_REPLICATE
-    | flag::NO_MANDATORY_KEYS
-    | flag::MOVABLE_KEYS;
+const SCRIPT_FLAGS: u32 =
+    flag::NOSCRIPT | flag::SKIP_MONITOR | flag::NO_MANDATORY_KEYS | flag::MOVABLE_KEYS;
 
 const fn row(
     name: &'static str,
@@ -309,8 +338,11 @@ static SCRIPT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+/// Owned arguments (KEYS or ARGV of a run).
+pub type ArgList = Vec<Vec<u8>>;
+
 /// Parses `numkeys` and splits the rest into KEYS and ARGV.
-pub fn split_keys(args: &Args<'_>) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), CmdError> {
+pub fn split_keys(args: &Args<'_>) -> Result<(ArgList, ArgList), CmdError> {
     let n = parse_i64(args.get(2)).map_err(|_| CmdError::NotInteger)?;
     if n < 0 {
         return Err(CmdError::err("Number of keys can't be negative"));
@@ -351,14 +383,10 @@ fn eval_shebang(body: &[u8]) -> Result<bool, CmdError> {
     let line = String::from_utf8_lossy(&body[..line_end]);
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
     if parts.next() != Some("#!lua") {
-        return Err(CmdError::err(
-            "Unexpected engine in script shebang: ".to_string()
-                + line
-                    .trim_start_matches("#!")
-                    .split(' ')
-                    .next()
-                    .unwrap_or(""),
-        ));
+        let engine = line.split(' ').next().unwrap_or("");
+        return Err(CmdError::err(format!(
+            "Unexpected engine in script shebang: {engine}"
+        )));
     }
     let mut no_writes = false;
     for p in parts {
@@ -602,11 +630,11 @@ pub(crate) fn kill(ctx: &mut Ctx<'_>, function: bool) -> CmdResult {
         ));
     }
     if flags.is_function.load(Ordering::Relaxed) != function {
-        return Err(CmdError::Raw(if function {
-            "NOTBUSY No scripts in execution right now.".into()
-        } else {
-            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.".into()
-        }));
+        // The other kind of script runs: Redis names the command to use.
+        let what = if function { "SCRIPT" } else { "FUNCTION" };
+        return Err(CmdError::Raw(format!(
+            "BUSY Redis is busy running a script. You can only call {what} KILL or SHUTDOWN NOSAVE."
+        )));
     }
     if flags.wrote.load(Ordering::Acquire) {
         return Err(CmdError::Raw("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into()));

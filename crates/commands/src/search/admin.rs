@@ -255,8 +255,14 @@ pub fn ft_config(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     if eq_ic(sub, "SET") && args.len() == 4 {
         let name = text(args.get(2)).to_uppercase();
-        if !CONFIG_DEFAULTS.iter().any(|(n, _)| *n == name) {
+        let Some((_, default)) = CONFIG_DEFAULTS.iter().find(|(n, _)| *n == name) else {
             return Err(search_err("Invalid option"));
+        };
+        // Numeric options take numbers only.
+        if default.parse::<i64>().is_ok() && std::str::from_utf8(args.get(3)).ok().and_then(|v| v.parse::<i64>().ok()).is_none() {
+            return Err(search_err(format!(
+                "Invalid value for argument `{name}`: Could not convert argument to expected type"
+            )));
         }
         ctx.server
             .search
@@ -285,16 +291,23 @@ pub fn ft_config(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 /// The module list of MODULE LIST and HELLO: the built-in `search`.
 pub fn write_module_list(reply: &mut quiver_resp::ReplyBuf) {
-    reply.array(1);
-    reply.map(4);
-    reply.bulk_str("name");
-    reply.bulk_str("search");
-    reply.bulk_str("ver");
-    reply.int(MODULE_VERSION);
-    reply.bulk_str("path");
-    reply.bulk_str("builtin");
-    reply.bulk_str("args");
-    reply.array(0);
+    // JSON.* (crate::json) is built in too; clients such as redis-py and
+    // RedisVL look for `ReJSON` here before using it.
+    reply.array(2);
+    for (name, ver) in [
+        ("search", MODULE_VERSION),
+        ("ReJSON", crate::json::MODULE_VERSION),
+    ] {
+        reply.map(4);
+        reply.bulk_str("name");
+        reply.bulk_str(name);
+        reply.bulk_str("ver");
+        reply.int(ver);
+        reply.bulk_str("path");
+        reply.bulk_str("builtin");
+        reply.bulk_str("args");
+        reply.array(0);
+    }
 }
 
 /// MODULE LIST | LOAD | LOADEX | UNLOAD | HELP

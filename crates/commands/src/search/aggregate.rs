@@ -307,11 +307,20 @@ fn lookup(ctx: &Ctx<'_>, row: &mut Row, name: &str, path_of: &dyn Fn(&str) -> St
         row.doc = Some(load_doc(ctx, &key).unwrap_or_default());
     }
     let path = path_of(name);
-    row.doc
+    let v = row
+        .doc
         .as_ref()
         .and_then(|d| d.iter().find(|(f, _)| f.as_slice() == path.as_bytes()))
-        .map(|(_, v)| Val::Str(String::from_utf8_lossy(v).into_owned()))
-        .unwrap_or(Val::Null)
+        .map(|(_, v)| Val::Str(String::from_utf8_lossy(v).into_owned()));
+    match v {
+        // A field a step reads joins the row and is shown, as in RediSearch
+        // (FILTER @a … shows `a`; SORTBY @b shows `b`).
+        Some(v) => {
+            row.set(name, v.clone());
+            v
+        }
+        None => Val::Null,
+    }
 }
 
 fn eval_row(
@@ -731,7 +740,9 @@ pub fn ft_aggregate(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 ..Default::default()
             };
             for (n, v) in out.yielded.iter().zip(&h.yielded) {
-                r.fields.push((n.clone(), Val::Num(*v)));
+                if !v.is_nan() {
+                    r.fields.push((n.clone(), Val::Num(*v)));
+                }
             }
             if plan.add_scores {
                 r.fields.push(("__score".into(), Val::Num(h.score)));

@@ -147,38 +147,13 @@ fn parse_options(args: &Args<'_>, def: &mut IndexDef) -> Result<usize, CmdError>
     Err(search_err("No schema found"))
 }
 
-/// Parses `VECTOR <ALGO> <count> <k v>…` starting at the algorithm token;
-/// returns the parameters and the position after them.
+/// Parses `VECTOR <ALGO> <count> <k v>…` starting at the algorithm token
+/// (the vector module owns RediSearch's exact messages); returns the
+/// parameters and the position after them.
 fn parse_vector(args: &Args<'_>, i: usize) -> Result<(VectorParams, usize), CmdError> {
-    let Some(algo) = args.try_get(i) else {
-        return Err(search_err("Bad arguments for vector similarity algorithm"));
-    };
-    if !eq_ic(algo, "FLAT") && !eq_ic(algo, "HNSW") {
-        return Err(search_err("Bad arguments for vector similarity algorithm"));
-    }
-    let Some(n) = args
-        .try_get(i + 1)
-        .and_then(|c| std::str::from_utf8(c).ok())
-        .and_then(|c| c.parse::<usize>().ok())
-    else {
-        return Err(search_err(
-            "Bad arguments for vector similarity number of parameters",
-        ));
-    };
-    let available = args.len().saturating_sub(i + 2);
-    if n > available {
-        return Err(search_err(format!(
-            "Expected {n} parameters but got {available}"
-        )));
-    }
-    if n % 2 != 0 {
-        return Err(search_err(format!(
-            "Bad number of arguments for vector similarity index: got {n} but expected even number"
-        )));
-    }
-    let attrs: Vec<&[u8]> = (0..n).map(|j| args.get(i + 2 + j)).collect();
-    let params = VectorParams::parse(algo, &attrs).map_err(search_err)?;
-    Ok((params, i + 2 + n))
+    let rest: Vec<&[u8]> = args.iter().skip(i).collect();
+    let (params, used) = VectorParams::parse_from(&rest).map_err(search_err)?;
+    Ok((params, i + used))
 }
 
 /// Parses one field definition at `i`; returns it and the next position.

@@ -9,7 +9,7 @@ use crate::context::Ctx;
 use crate::error::CmdResult;
 use quiver_resp::{format_g, Args, ReplyBuf};
 use quiver_search::schema::{Field, FieldKind, IndexDef};
-use quiver_search::vector::{Algorithm, VectorParams};
+use quiver_search::vector::{InfoValue, VectorParams};
 use std::sync::atomic::Ordering;
 
 /// A bare value in an attribute description.
@@ -37,26 +37,16 @@ fn stat(reply: &mut ReplyBuf, d: f64) {
 
 /// The type-specific pairs of a vector field, in RediSearch's order.
 fn vector_pairs(p: &VectorParams) -> Vec<(&'static str, Val)> {
-    let mut v = vec![
-        (
-            "algorithm",
-            Val::Str(
-                match p.algorithm {
-                    Algorithm::Flat => "FLAT",
-                    Algorithm::Hnsw => "HNSW",
-                }
-                .into(),
-            ),
-        ),
-        ("data_type", Val::Str(p.elem.as_str().into())),
-        ("dim", Val::Int(p.dim as i64)),
-        ("distance_metric", Val::Str(p.metric.as_str().into())),
-    ];
-    if p.algorithm == Algorithm::Hnsw {
-        v.push(("M", Val::Int(p.m as i64)));
-        v.push(("ef_construction", Val::Int(p.ef_construction as i64)));
-    }
-    v
+    p.info_pairs()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                InfoValue::Str(s) => Val::Str(s.to_string()),
+                InfoValue::Int(i) => Val::Int(i),
+            };
+            (k, v)
+        })
+        .collect()
 }
 
 /// The type-specific pairs and the flags of one field.

@@ -297,9 +297,26 @@ fn parse_search(args: &Args<'_>) -> Result<SearchOptions, CmdError> {
         }
     }
     if !extra_filters.is_empty() {
-        o.q.query = format!("({}) {}", o.q.query, extra_filters.join(" "));
+        o.q.query = add_filters(&o.q.query, &extra_filters.join(" "));
     }
     Ok(o)
+}
+
+/// ANDs legacy FILTER/GEOFILTER clauses into a query. A KNN clause
+/// (`…=>[KNN …]`) must stay last, so the filters join its prefilter.
+fn add_filters(query: &str, filters: &str) -> String {
+    match query.find("=>[") {
+        Some(pos) => {
+            let (pre, knn) = query.split_at(pos);
+            let pre = pre.trim();
+            if pre.is_empty() || pre == "*" {
+                format!("({filters}){knn}")
+            } else {
+                format!("({pre} {filters}){knn}")
+            }
+        }
+        None => format!("({query}) {filters}"),
+    }
 }
 
 /// Drops expired documents before a query (the index is told about TTLs,
@@ -349,10 +366,9 @@ pub(crate) fn run_query(
 }
 
 /// Formats a distance or other computed number as RediSearch does: an
-/// integer when whole, else `%.12g`... with 17 digits for fidelity kept
-/// out: clients parse it back as a float.
+/// integer (`%lld`) when whole and in range, else `%.12g`.
 pub(crate) fn format_number(d: f64) -> String {
-    if d.is_finite() && d.fract() == 0.0 && d.abs() < 1e15 {
+    if d.is_finite() && d.fract() == 0.0 && d.abs() < 9.2e18 {
         format!("{}", d as i64)
     } else if d.is_infinite() {
         if d > 0.0 {
@@ -392,15 +408,19 @@ fn hit_fields(
     let mut out = Vec::new();
     match returns {
         None => {
+            // NaN: the document has no such value (it matched another
+            // branch of an OR next to a vector clause).
             for (n, v) in yielded_names.iter().zip(yielded) {
-                out.push((n.as_bytes().to_vec(), format_number(*v).into_bytes()));
+                if !v.is_nan() {
+                    out.push((n.as_bytes().to_vec(), format_number(*v).into_bytes()));
+                }
             }
             out.extend(doc.iter().cloned());
         }
         Some(rs) => {
             for r in rs {
                 if let Some(pos) = yielded_names.iter().position(|n| *n == r.name) {
-                    if let Some(v) = yielded.get(pos) {
+                    if let Some(v) = yielded.get(pos).filter(|v| !v.is_nan()) {
                         out.push((
                             r.show_as.as_bytes().to_vec(),
                             format_number(*v).into_bytes(),
@@ -533,6 +553,61 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 reply.bulk(v);
             }
         }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_filters;
+
+    #[test]
+    fn legacy_filters_join_the_knn_prefilter() {
+        assert_eq!(
+            add_filters("*=>[KNN 3 @v $q]", "@n:[1 2]"),
+            "(@n:[1 2])=>[KNN 3 @v $q]"
+        );
+        assert_eq!(
+            add_filters("@t:{a}=>[KNN 3 @v $q]", "@n:[1 2]"),
+            "(@t:{a} @n:[1 2])=>[KNN 3 @v $q]"
+        );
+        assert_eq!(add_filters("hello", "@n:[1 2]"), "(hello) @n:[1 2]");
+    }
+}
+
+/// Writes a document's fields as a flat array, or a null if it is gone.
+fn write_doc(ctx: &mut Ctx<'_>, key: &[u8]) {
+    match load_doc(ctx, key) {
+        Some(doc) => {
+            ctx.reply.array(doc.len() * 2);
+            for (f, v) in &doc {
+                ctx.reply.bulk(f);
+                ctx.reply.bulk(v);
+            }
+        }
+        None => ctx.reply.null(),
+    }
+}
+
+/// FT.GET index key (deprecated in RediSearch, still used by clients)
+pub fn ft_get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let name = text(args.get(1));
+    if ctx.server.search.get(&name).is_none() {
+        return Err(super::unknown_index());
+    }
+    write_doc(ctx, args.get(2));
+    Ok(())
+}
+
+/// FT.MGET index key…
+pub fn ft_mget(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let name = text(args.get(1));
+    if ctx.server.search.get(&name).is_none() {
+        return Err(super::unknown_index());
+    }
+    ctx.reply.array(args.len() - 2);
+    for i in 2..args.len() {
+        write_doc(ctx, args.get(i));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! same names Redis would for the same data.
 
 pub mod hash;
+pub mod json;
 pub mod list;
 pub mod set;
 pub mod zset;

@@ -1,0 +1,160 @@
+//! Scripts against a real server: atomicity, -BUSY past the threshold,
+//! SCRIPT KILL / FUNCTION KILL, UNKILLABLE after a write, and that a slow
+//! script does not stop other clients from being told so.
+
+mod common;
+
+use common::*;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const SPIN: &str = "local i = 0 while true do i = i + 1 end";
+
+/// Waits until the server reports the script as running (a BUSY reply).
+fn wait_busy(con: &mut redis::Connection) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let e = err(con, &["PING"]);
+        if e.starts_with("BUSY") || Instant::now() > deadline {
+            return e;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn busy_reply_and_script_kill() {
+    let srv = server_with(&[("busy-reply-threshold", "100")]);
+    let mut runner = client(&srv);
+    let slow = thread::spawn(move || err(&mut runner, &["EVAL", SPIN, "0"]));
+    let mut other = client(&srv);
+    assert_eq!(
+        wait_busy(&mut other),
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    // FUNCTION KILL names the command that would work.
+    assert!(err(&mut other, &["FUNCTION", "KILL"]).contains("You can only call SCRIPT KILL"));
+    let ok: String = redis::cmd("SCRIPT").arg("KILL").query(&mut other).unwrap();
+    assert_eq!(ok, "OK");
+    let msg = slow.join().unwrap();
+    assert!(
+        msg.starts_with("ERR Script killed by user with SCRIPT KILL... script: "),
+        "{msg}"
+    );
+    let pong: String = redis::cmd("PING").query(&mut other).unwrap();
+    assert_eq!(pong, "PONG");
+    assert_eq!(
+        err(&mut other, &["SCRIPT", "KILL"]),
+        "NOTBUSY No scripts in execution right now."
+    );
+}
+
+#[test]
+fn script_that_wrote_is_unkillable() {
+    let srv = server_with(&[("busy-reply-threshold", "100")]);
+    let mut runner = client(&srv);
+    // Writes, then spins until the deadline key it reads says stop.
+    let body = "redis.call('set','w','1') local t = redis.call('time') \
+                local stop = tonumber(t[1]) + 1 \
+                while tonumber(redis.call('time')[1]) <= stop do end return 'done'";
+    let slow = thread::spawn(move || {
+        let r: String = redis::cmd("EVAL")
+            .arg(body)
+            .arg(0)
+            .query(&mut runner)
+            .unwrap();
+        r
+    });
+    let mut other = client(&srv);
+    wait_busy(&mut other);
+    let e = err(&mut other, &["SCRIPT", "KILL"]);
+    assert!(
+        e.starts_with("UNKILLABLE Sorry the script already executed write commands"),
+        "{e}"
+    );
+    assert_eq!(slow.join().unwrap(), "done");
+}
+
+#[test]
+fn function_kill() {
+    let srv = server_with(&[("busy-reply-threshold", "100")]);
+    let mut con = client(&srv);
+    let lib = format!("#!lua name=spin\nredis.register_function('spin', function() {SPIN} end)");
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut con)
+        .unwrap();
+    let slow = thread::spawn(move || err(&mut con, &["FCALL", "spin", "0"]));
+    let mut other = client(&srv);
+    assert!(wait_busy(&mut other).contains("You can only call FUNCTION KILL"));
+    let ok: String = redis::cmd("FUNCTION")
+        .arg("KILL")
+        .query(&mut other)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    let msg = slow.join().unwrap();
+    assert!(
+        msg.starts_with("ERR Script killed by user with FUNCTION KILL..."),
+        "{msg}"
+    );
+}
+
+#[test]
+fn scripts_are_atomic_against_other_clients() {
+    let srv = server();
+    let mut runner = client(&srv);
+    // Sets a key, spins ~300 ms, then reads it back: another client's SET
+    // sent meanwhile must wait for the script (below the BUSY threshold).
+    let body = "redis.call('set','k','script') local t0 = redis.call('time') \
+                local deadline = tonumber(t0[1]) * 1000000 + tonumber(t0[2]) + 300000 \
+                while true do local t = redis.call('time') \
+                if tonumber(t[1]) * 1000000 + tonumber(t[2]) > deadline then break end end \
+                return redis.call('get','k')";
+    let slow = thread::spawn(move || {
+        let r: String = redis::cmd("EVAL")
+            .arg(body)
+            .arg(0)
+            .query(&mut runner)
+            .unwrap();
+        r
+    });
+    thread::sleep(Duration::from_millis(100));
+    let mut other = client(&srv);
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("other")
+        .query(&mut other)
+        .unwrap();
+    assert_eq!(slow.join().unwrap(), "script");
+    let now: String = redis::cmd("GET").arg("k").query(&mut other).unwrap();
+    assert_eq!(now, "other");
+}
+
+#[test]
+fn eval_inside_multi_and_select_isolation() {
+    let srv = server();
+    let mut con = client(&srv);
+    let (a, b): (i64, i64) = redis::pipe()
+        .atomic()
+        .cmd("EVAL")
+        .arg("return redis.call('incr','n')")
+        .arg(0)
+        .cmd("EVAL")
+        .arg("return redis.call('incr','n')")
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((a, b), (1, 2));
+    // SELECT inside a script does not move the caller.
+    let _: () = redis::cmd("EVAL")
+        .arg("redis.call('select', 3) redis.call('set','in3','x')")
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
+    let here: i64 = redis::cmd("EXISTS").arg("in3").query(&mut con).unwrap();
+    assert_eq!(here, 0);
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+    let there: i64 = redis::cmd("EXISTS").arg("in3").query(&mut con).unwrap();
+    assert_eq!(there, 1);
+}
