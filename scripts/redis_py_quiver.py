@@ -85,6 +85,8 @@ FILE_FAMILIES = {
     # Hash field expiration (HEXPIRE & co., HGETDEL/HGETEX/HSETEX).
     "tests/test_hash.py": "hashes",
     "tests/test_asyncio/test_hash.py": "hashes",
+    # FT.* through redis.commands.search (the built-in search module).
+    "tests/test_search.py": "search",
 }
 COMMAND_FILES = {"tests/test_commands.py", "tests/test_asyncio/test_commands.py"}
 

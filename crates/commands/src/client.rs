@@ -321,12 +321,14 @@ fn client_line(
     if h.monitor.load(Ordering::Relaxed) {
         flags.push('O');
     }
+    // Redis's letter order: P (any subscription, shard channels included)
+    // comes before x.
+    if client_type(h) == ClientType::PubSub {
+        flags.push('P');
+    }
     let multi = h.multi.load(Ordering::Relaxed);
     if multi != u64::MAX {
         flags.push('x');
-    }
-    if h.subscriptions.load(Ordering::Relaxed) + h.psubscriptions.load(Ordering::Relaxed) > 0 {
-        flags.push('P');
     }
     flags.push_str(track.1);
     if h.no_evict.load(Ordering::Relaxed) {

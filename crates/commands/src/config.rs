@@ -559,6 +559,16 @@ pub struct Hot {
     pub pubsub_obl_soft: AtomicU64,
     pub pubsub_obl_secs: AtomicU64,
     pub tracking_table_max_keys: AtomicU64,
+    /// `maxmemory` in bytes (0: no limit). Dispatch loads it before every
+    /// command, so an unlimited server pays one relaxed load.
+    pub maxmemory: AtomicU64,
+    /// `maxmemory-policy` as an index into [`POLICIES`].
+    pub maxmemory_policy: std::sync::atomic::AtomicU8,
+    pub maxmemory_samples: AtomicU64,
+    pub maxmemory_eviction_tenacity: AtomicU64,
+    /// The LFU settings, shared with the engine (which applies them on
+    /// every key access): the keyspace holds a clone of this `Arc`.
+    pub lfu: std::sync::Arc<quiver_engine::evict::LfuConfig>,
     /// Bumped whenever an authentication directive changes (requirepass,
     /// access keys, jwt-*): the ACL layer re-applies them lazily.
     pub auth_gen: AtomicU64,
@@ -628,6 +638,11 @@ impl Config {
                 pubsub_obl_soft: AtomicU64::new(0),
                 pubsub_obl_secs: AtomicU64::new(0),
                 tracking_table_max_keys: AtomicU64::new(0),
+                maxmemory: AtomicU64::new(0),
+                maxmemory_policy: std::sync::atomic::AtomicU8::new(0),
+                maxmemory_samples: AtomicU64::new(5),
+                maxmemory_eviction_tenacity: AtomicU64::new(10),
+                lfu: Default::default(),
                 auth_gen: AtomicU64::new(0),
                 tls_gen: AtomicU64::new(0),
             },
@@ -790,6 +805,26 @@ impl Config {
                     h.pubsub_obl_secs.store(n(3), Ordering::Relaxed);
                 }
             }
+            "maxmemory" => h.maxmemory.store(num().max(0) as u64, Ordering::Relaxed),
+            "maxmemory-policy" => {
+                let i = POLICIES.iter().position(|p| *p == v).unwrap_or(0);
+                h.maxmemory_policy.store(i as u8, Ordering::Relaxed);
+                h.lfu.enabled.store(v.ends_with("-lfu"), Ordering::Relaxed);
+            }
+            "maxmemory-samples" => h
+                .maxmemory_samples
+                .store(num().max(1) as u64, Ordering::Relaxed),
+            "maxmemory-eviction-tenacity" => h
+                .maxmemory_eviction_tenacity
+                .store(num().max(0) as u64, Ordering::Relaxed),
+            "lfu-log-factor" => h
+                .lfu
+                .log_factor
+                .store(num().clamp(0, u32::MAX as i64) as u32, Ordering::Relaxed),
+            "lfu-decay-time" => h
+                .lfu
+                .decay_time
+                .store(num().clamp(0, u32::MAX as i64) as u32, Ordering::Relaxed),
             "tracking-table-max-keys" => h
                 .tracking_table_max_keys
                 .store(num() as u64, Ordering::Relaxed),

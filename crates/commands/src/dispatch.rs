@@ -119,6 +119,19 @@ pub fn execute(server: &ServerState, session: &mut Session, reply: &mut ReplyBuf
             return;
         }
     }
+    // maxmemory: evict before running anything; refuse what may grow
+    // memory when that fails. One relaxed load when there is no limit.
+    if server.config.hot.maxmemory.load(Ordering::Relaxed) != 0 {
+        let queued = session.multi.as_ref().map_or(&[][..], |m| &m.queued[..]);
+        if let Err(e) = crate::evict::check(server, session.multi.is_some(), queued, entry) {
+            if let Some(m) = session.multi.as_mut() {
+                m.dirty = true;
+            }
+            reject(server, entry, reply, e);
+            finish_reply_mode(session, reply, mark);
+            return;
+        }
+    }
     if session.pubsub.total() > 0
         && reply.proto == quiver_resp::Proto::Resp2
         && !crate::pubsub::allowed_when_subscribed(

@@ -95,6 +95,10 @@ pub enum CmdError {
     LimitNegative,
     #[error("ERR One or more scores can't be converted into double")]
     SortScoreNotDouble,
+    /// A `denyoom` command while used memory is over `maxmemory` and
+    /// eviction cannot free enough.
+    #[error("OOM command not allowed when used memory > 'maxmemory'.")]
+    Oom,
     #[error("ERR {0}")]
     Err(String),
     /// A complete error line with its own code (e.g. `EXECABORT …`).

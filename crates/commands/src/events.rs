@@ -8,11 +8,12 @@
 //! keys, without calling anything. Whole-database changes (FLUSHDB,
 //! FLUSHALL, SWAPDB) call [`db_flushed`]/[`dbs_swapped`] themselves.
 //!
-//! Keys the engine removes on its own (expiry; eviction later) are recorded
+//! Keys the engine expires on its own are recorded
 //! in the engine's [`ExpiredLog`](quiver_engine::ExpiredLog) while shard
 //! locks are held, and drained here with no lock held: after each command
 //! and after each active-expiry step. Listeners may therefore lock the
-//! keyspace or publish to clients.
+//! keyspace or publish to clients. Evicted keys are announced by
+//! `evict::perform` directly, once its locks are released.
 //!
 //! Event *names* for keyspace notifications (`set`, `lpush`, `expired`, …)
 //! depend on what a command did, so handlers announce those themselves.
@@ -52,8 +53,13 @@ pub fn key_written_by(server: &ServerState, db: usize, key: &[u8], client: u64) 
 }
 
 /// `key` in `db` left the keyspace by expiry or eviction.
-/// (WATCH learns about expiry at EXEC time by itself, see `txn`.)
+/// (WATCH learns about expiry at EXEC time by itself, see `txn`; an
+/// eviction it could not see, so it is told here, as Redis's
+/// `signalModifiedKey` after an eviction does.)
 pub fn key_removed(server: &ServerState, db: usize, key: &[u8], why: Removal) {
+    if why == Removal::Evicted {
+        server.watches.touch(db, key);
+    }
     if server.tracking.active() {
         crate::tracking::invalidate_key(server, key, 0);
     }
@@ -68,9 +74,22 @@ pub fn key_removed(server: &ServerState, db: usize, key: &[u8], why: Removal) {
     }
 }
 
-/// Announces the keys the engine expired since the last call.
+/// Announces the keys the engine expired since the last call, then sends
+/// the CLIENT TRACKING BCAST invalidations gathered meanwhile (dispatch
+/// calls this once a command is done, and the cron after each active-expiry
+/// step).
 #[inline]
 pub fn drain_expired(server: &ServerState) {
+    drain_expired_keys(server);
+    crate::tracking::flush_bcast(server);
+}
+
+/// [`drain_expired`] without sending BCAST invalidations: for use in the
+/// middle of a command (keyspace notifications announce lazily expired keys
+/// before the command's own events), so a command's broadcast keys still
+/// go out as one message.
+#[inline]
+pub fn drain_expired_keys(server: &ServerState) {
     let log = &server.keyspace.stats.expired;
     if !log.has_pending() {
         return;

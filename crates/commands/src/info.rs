@@ -559,13 +559,19 @@ fn stats_section(out: &mut String, s: &ServerState, now_ms: u64) {
     for k in [
         "expired_time_cap_reached_count",
         "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
-        "evicted_clients",
-        "total_eviction_exceeded_time",
-        "current_eviction_exceeded_time",
     ] {
         field!(out, k, "0");
     }
+    field!(
+        out,
+        "evicted_keys",
+        "{}",
+        ks.evicted_keys.load(Ordering::Relaxed)
+    );
+    field!(out, "evicted_clients", "0");
+    let (exceeded_total, exceeded_now) = s.evict.exceeded_ms(s);
+    field!(out, "total_eviction_exceeded_time", "{exceeded_total}");
+    field!(out, "current_eviction_exceeded_time", "{exceeded_now}");
     field!(
         out,
         "keyspace_hits",

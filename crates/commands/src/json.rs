@@ -697,13 +697,13 @@ fn json_arrindex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let a = v.as_array().ok_or(json::type_name(v))?;
         let len = a.len() as i64;
         let s = if start < 0 {
-            (len + start).max(0)
+            len.saturating_add(start).max(0)
         } else {
             start.min(len)
         };
         let e = match stop {
             0 => len,
-            e if e < 0 => (len + e).max(0),
+            e if e < 0 => len.saturating_add(e).max(0),
             e => e.min(len),
         };
         Ok((s..e).find(|&i| a[i as usize] == needle).unwrap_or(-1))
@@ -948,7 +948,11 @@ fn json_arrinsert(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let results = update(ctx, args.get(1), &path, "json.arrinsert", |v| match v {
         J::Array(a) => {
             let len = a.len() as i64;
-            let at = if index < 0 { len + index } else { index };
+            let at = if index < 0 {
+                len.saturating_add(index)
+            } else {
+                index
+            };
             if !(0..=len).contains(&at) {
                 out_of_range = true;
                 return Err("array");
@@ -978,7 +982,7 @@ fn json_arrpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         J::Array(a) => {
             let len = a.len() as i64;
             let at = if index < 0 {
-                (len + index).max(0)
+                len.saturating_add(index).max(0)
             } else {
                 index.min(len - 1)
             };
@@ -1014,12 +1018,12 @@ fn json_arrtrim(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         J::Array(a) => {
             let len = a.len() as i64;
             let s = if start < 0 {
-                (len + start).max(0)
+                len.saturating_add(start).max(0)
             } else {
                 start
             };
             let e = if stop < 0 {
-                len + stop
+                len.saturating_add(stop)
             } else {
                 stop.min(len - 1)
             };

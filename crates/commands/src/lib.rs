@@ -20,6 +20,7 @@ pub mod debug;
 pub mod dispatch;
 pub mod error;
 pub mod events;
+pub mod evict;
 pub mod expire;
 pub mod hash_ttl;
 pub mod hashes;

@@ -145,7 +145,7 @@ pub fn emit_db(server: &ServerState, db: usize, class: u32, event: &str, key: &[
 fn emit_in(server: &ServerState, db: usize, f: u32, event: &str, key: &[u8]) {
     // Keys the command's own lookups expired are announced first, as Redis
     // deletes them (and notifies) before the command acts.
-    crate::events::drain_expired(server);
+    crate::events::drain_expired_keys(server);
     let mut db_buf = itoa::Buffer::new();
     let db_s = db_buf.format(db).as_bytes();
     if f & KEYSPACE != 0 {

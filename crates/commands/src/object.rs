@@ -3,7 +3,8 @@
 //! Quiver's storage differs from Redis's, so some answers are modelled on
 //! what Redis would report rather than read from an equivalent structure:
 //! REFCOUNT reports Redis's shared-integer refcount for the values Redis
-//! would share, and FREQ (see [`freq`]) is derived from the access time.
+//! would share. FREQ reads the key's real LFU counter (see
+//! `quiver_engine::evict`).
 
 use crate::config::parse_memory;
 use crate::context::Ctx;
@@ -85,8 +86,6 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 /// Redis shares the integers 0..10000 (`OBJ_SHARED_INTEGERS`).
 const SHARED_INTEGERS: i64 = 10_000;
-/// The LFU counter a new key starts with in Redis (`LFU_INIT_VAL`).
-const LFU_INIT_VAL: i64 = 5;
 
 const POLICY_NOTE: &str = "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
@@ -158,20 +157,27 @@ fn idletime(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     })
 }
 
-/// The LFU counter. Quiver keeps no per-key frequency counter yet, so this
-/// reports a new key's initial counter decayed by one per idle minute (Redis's
-/// default `lfu-decay-time`): right for keys that are written and then left
-/// alone, an underestimate for keys read often.
+/// The key's LFU counter, decayed to now (reading it does not count as an
+/// access). Only maintained under an LFU policy, where Redis refuses
+/// otherwise.
 fn freq(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    with_entry(ctx, &args, |ctx, _e, access| {
-        if !policy(ctx).contains("lfu") {
-            return Err(CmdError::err(format!(
-                "An LFU maxmemory policy is not selected, access frequency not tracked. {POLICY_NOTE}"
-            )));
-        }
-        let idle_min = ((ctx.now / 1000) as i64 - i64::from(access)).max(0) / 60;
-        Ok((LFU_INIT_VAL - idle_min).max(0))
-    })
+    let key = args.get(2);
+    let mut view = ctx.view(key);
+    let counter = view.lfu_counter(key);
+    let live = view.get_no_touch(key).is_some();
+    drop(view);
+    ctx.server.keyspace.hit(live);
+    if !live {
+        ctx.reply.null();
+        return Ok(());
+    }
+    if !policy(ctx).contains("lfu") {
+        return Err(CmdError::err(format!(
+            "An LFU maxmemory policy is not selected, access frequency not tracked. {POLICY_NOTE}"
+        )));
+    }
+    ctx.reply.int(i64::from(counter.unwrap_or(0)));
+    Ok(())
 }
 
 const HELP: &[&str] = &[

@@ -179,6 +179,8 @@ pub struct ServerState {
     pub pubsub: std::sync::Arc<crate::pubsub::Hub>,
     /// CLIENT TRACKING: which clients must hear about which keys.
     pub tracking: std::sync::Arc<crate::tracking::Table>,
+    /// Eviction under `maxmemory`: candidate pool and memory readings.
+    pub evict: crate::evict::Evictor,
 }
 
 impl ServerState {
@@ -191,8 +193,11 @@ impl ServerState {
                 .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
                 .collect()
         };
+        let mut keyspace = Keyspace::new(databases);
+        // The engine applies the LFU settings the config keeps current.
+        keyspace.stats.lfu = config.hot.lfu.clone();
         let state = ServerState {
-            keyspace: Keyspace::new(databases),
+            keyspace,
             config,
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
@@ -218,6 +223,7 @@ impl ServerState {
             scripting: crate::scripting::Scripting::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            evict: Default::default(),
         };
         // A config file may enable keyspace notifications for expiry.
         crate::events::update_listening(&state);
@@ -248,6 +254,8 @@ impl ServerState {
         ks.expired_keys.store(0, Ordering::Relaxed);
         ks.keyspace_hits.store(0, Ordering::Relaxed);
         ks.keyspace_misses.store(0, Ordering::Relaxed);
+        ks.evicted_keys.store(0, Ordering::Relaxed);
+        self.evict.reset_stats();
         self.clients.total_connections.store(0, Ordering::Relaxed);
         self.clients
             .rejected_connections

@@ -54,10 +54,21 @@ struct Inner {
     prefixes: HashMap<Box<[u8]>, HashSet<u64>>,
 }
 
+/// BCAST invalidations gathered during one command, per prefix: the keys
+/// and who wrote each (0 when unknown or written by several clients, so a
+/// NOLOOP client still hears of it).
+type Pending = HashMap<Box<[u8]>, Vec<(Box<[u8]>, u64)>>;
+
 /// The server-wide tracking table.
 #[derive(Default)]
 pub struct Table {
     inner: Mutex<Inner>,
+    /// BCAST keys waiting for [`flush_bcast`]. Redis sends broadcast
+    /// invalidations once per event-loop turn, one message per prefix with
+    /// every key written under it; Quiver batches per command.
+    pending: Mutex<Pending>,
+    /// Whether `pending` holds anything (read without locking).
+    has_pending: AtomicBool,
     /// Tracking clients (INFO `tracking_clients`); non-zero means writes must
     /// be announced here.
     pub clients: AtomicUsize,
@@ -218,18 +229,78 @@ pub fn invalidate_key(server: &ServerState, key: &[u8], writer: u64) {
     if inner.prefixes.is_empty() {
         return;
     }
-    for (prefix, ids) in inner.prefixes.iter() {
+    let table = &server.tracking;
+    let mut pending = table.pending.lock();
+    for prefix in inner.prefixes.keys() {
         if !key.starts_with(prefix) {
             continue;
         }
+        let keys = pending.entry_ref(&**prefix).or_default();
+        match keys.iter_mut().find(|(k, _)| &**k == key) {
+            // Written again: by someone else, nobody may skip it.
+            Some((_, w)) if *w != writer => *w = 0,
+            Some(_) => {}
+            None => keys.push((key.into(), writer)),
+        }
+        table.has_pending.store(true, Ordering::Release);
+    }
+}
+
+/// Sends the BCAST invalidations gathered since the last call: for each
+/// prefix, one message per listening client with every key written under
+/// it (less, for a NOLOOP client, the keys only it wrote). Called once a
+/// command is done (see `events::drain_expired`); one atomic load when
+/// nothing is pending.
+pub fn flush_bcast(server: &ServerState) {
+    let table = &server.tracking;
+    if !table.has_pending.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let pending = std::mem::take(&mut *table.pending.lock());
+    let inner = table.inner.lock();
+    let mut keys: Vec<&[u8]> = Vec::new();
+    for (prefix, written) in &pending {
+        let Some(ids) = inner.prefixes.get(prefix) else {
+            continue;
+        };
         for cid in ids {
-            if let Some(c) = inner.clients.get(cid) {
-                if !(c.noloop && *cid == writer) {
-                    send(server, c, Some(&[key]));
-                }
+            let Some(c) = inner.clients.get(cid) else {
+                continue;
+            };
+            keys.clear();
+            keys.extend(
+                written
+                    .iter()
+                    .filter(|(_, w)| !(c.noloop && w == cid))
+                    .map(|(k, _)| &**k),
+            );
+            if !keys.is_empty() {
+                send(server, c, Some(&keys));
             }
         }
     }
+}
+
+/// A connection closes: its tracking ends, and (unlike Redis, which leaves
+/// them until the keys are next written) the keys it read are forgotten at
+/// once, so the table does not keep entries no one will ever be told about.
+/// That walks the whole key table, under its lock, but only for a client
+/// that was tracking reads.
+pub fn disconnect(server: &ServerState, t: &mut SessionTracking) {
+    if t.on && !t.bcast {
+        let id = t.id;
+        let mut i = server.tracking.inner.lock();
+        let inner = &mut *i;
+        let mut dropped = 0;
+        inner.keys.retain(|_, ids| {
+            if ids.remove(&id) {
+                dropped += 1;
+            }
+            !ids.is_empty()
+        });
+        inner.items -= dropped;
+    }
+    t.disable();
 }
 
 /// FLUSHDB/FLUSHALL: every tracking client gets a null invalidation and the

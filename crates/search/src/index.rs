@@ -105,6 +105,10 @@ pub(crate) struct Doc {
     pub score: f64,
     /// Absolute expiry in ms, 0 = none.
     pub expire: u64,
+    /// Hash of the indexed fields' values: a write that leaves them as they
+    /// were (EXPIRE, or HSET of a field no schema names) only moves the
+    /// expiry instead of re-indexing, which matters for vectors.
+    pub fingerprint: u64,
     /// Per schema field: the raw value if the hash has the field (vector
     /// fields keep an empty marker, not the blob).
     pub values: Vec<Option<Box<[u8]>>>,
@@ -148,6 +152,9 @@ pub struct Index {
     pub(crate) docs: BTreeMap<DocId, Doc>,
     pub(crate) by_key: HashMap<Vec<u8>, DocId>,
     pub(crate) expiries: BTreeSet<(u64, DocId)>,
+    /// Keys for document fingerprints, random per index so clients cannot
+    /// aim for collisions.
+    fp_state: std::collections::hash_map::RandomState,
     pub(crate) max_doc_id: DocId,
     /// Parallel to `def.fields`.
     pub(crate) fields: Vec<FieldIndex>,
@@ -181,6 +188,7 @@ impl Index {
             docs: BTreeMap::new(),
             by_key: HashMap::new(),
             expiries: BTreeSet::new(),
+            fp_state: Default::default(),
             max_doc_id: 0,
             fields: Vec::new(),
             text_ord: Vec::new(),
@@ -239,7 +247,6 @@ impl Index {
     /// (bad vector blob, non-numeric NUMERIC, bad GEO) makes the document
     /// unindexed (its old version removed) and counts an indexing failure.
     pub fn upsert(&mut self, key: &[u8], fields: &[(&[u8], &[u8])], expire_at_ms: u64) {
-        self.remove(key);
         // Later pairs win, as HSET with a repeated field keeps the last.
         let value_of = |path: &str| {
             fields
@@ -253,6 +260,25 @@ impl Index {
         for f in &self.def.fields {
             values.push(value_of(&f.path));
         }
+        let score_value = self.def.score_field.as_deref().and_then(value_of);
+        let fingerprint = fingerprint(&self.fp_state, &values, score_value);
+        if let Some(&id) = self.by_key.get(key) {
+            if let Some(doc) = self.docs.get_mut(&id) {
+                if doc.fingerprint == fingerprint {
+                    if doc.expire != expire_at_ms {
+                        if doc.expire != 0 {
+                            self.expiries.remove(&(doc.expire, id));
+                        }
+                        doc.expire = expire_at_ms;
+                        if expire_at_ms != 0 {
+                            self.expiries.insert((expire_at_ms, id));
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        self.remove(key);
         // Validate everything that can fail before touching any index,
         // except vectors (validated by the vector index on insert).
         let mut numerics = Vec::new();
@@ -321,6 +347,7 @@ impl Index {
             key: key.to_vec(),
             score,
             expire: expire_at_ms,
+            fingerprint,
             values: values
                 .iter()
                 .enumerate()
@@ -596,3 +623,16 @@ impl Index {
 #[cfg(test)]
 #[path = "index_tests.rs"]
 mod tests;
+
+/// A 64-bit hash of a document's indexed values (see `Doc::fingerprint`).
+fn fingerprint(
+    state: &std::collections::hash_map::RandomState,
+    values: &[Option<&[u8]>],
+    score: Option<&[u8]>,
+) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = state.build_hasher();
+    values.hash(&mut h);
+    score.hash(&mut h);
+    h.finish()
+}

@@ -879,3 +879,22 @@ mod props {
         }
     }
 }
+
+#[test]
+fn unchanged_content_only_moves_the_expiry() {
+    let mut ix = Index::with_vector_factory(schema(), crate::vector::new_index);
+    let v = vec2(1.0, 2.0);
+    let pairs: [(&[u8], &[u8]); 2] = [(b"title", b"same text"), (b"v", &v)];
+    ix.upsert(b"k", &pairs, 0);
+    let id = ix.doc_id(b"k").expect("indexed");
+    // The same fields again with a TTL (EXPIRE): same document, new expiry.
+    ix.upsert(b"k", &pairs, 5_000);
+    assert_eq!(ix.doc_id(b"k"), Some(id));
+    assert_eq!(ix.next_expiry(), Some(5_000));
+    // A changed value re-indexes under a new id, keeping the expiry given.
+    let changed: [(&[u8], &[u8]); 2] = [(b"title", b"other text"), (b"v", &v)];
+    ix.upsert(b"k", &changed, 5_000);
+    assert_ne!(ix.doc_id(b"k"), Some(id));
+    assert_eq!(ix.purge_expired(5_001), 1);
+    assert_eq!(ix.doc_id(b"k"), None);
+}

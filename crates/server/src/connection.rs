@@ -200,6 +200,7 @@ where
         state.monitors.remove(handle.id);
     }
     session.unwatch_all(&state);
+    quiver_commands::tracking::disconnect(&state, &mut session.tracking);
     state.clients.unregister(handle.id);
 }
 

@@ -69,7 +69,7 @@ pub fn build(state: &ServerState) -> Result<ServerConfig, String> {
         prov.cipher_suites.retain(|cs| {
             let name = format!("{:?}", cs.suite()).to_ascii_uppercase();
             // TLS 1.2 suites are chosen by tls-ciphers in Redis; keep them.
-            cs.version() == &rustls::version::TLS12 || wanted.iter().any(|w| *w == name)
+            cs.version() == &rustls::version::TLS12 || wanted.contains(&name)
         });
     }
     let versions = protocol_versions(&c.get("tls-protocols"))?;

@@ -63,7 +63,7 @@ fn disabling_key_auth_closes_key_connections() {
         cmd(&mut keyed, &["PING"]).is_err(),
         "key connection must be closed"
     );
-    assert!(matches!(cmd(&mut admin, &["PING"]), Ok(_)));
+    assert!(cmd(&mut admin, &["PING"]).is_ok());
 }
 
 #[test]

@@ -104,3 +104,50 @@ fn resp2_subscribed_mode_rejects_other_commands() {
                 *2\r\n$4\r\npong\r\n$0\r\n\r\n";
     assert_eq!(read_exact_str(&mut sub, want.len()), want);
 }
+
+/// The `flags=` field of the CLIENT LIST line of client `id`.
+fn list_flags(con: &mut redis::Connection, id: &str) -> String {
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(con).unwrap();
+    list.lines()
+        .find(|l| l.starts_with(&format!("id={id} ")))
+        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("flags=")))
+        .unwrap_or_else(|| panic!("client {id} not listed"))
+        .to_string()
+}
+
+#[test]
+fn client_list_flags_and_type_count_shard_subscribers() {
+    let srv = server();
+    let mut shard = raw(&srv);
+    shard
+        .write_all(b"HELLO 3\r\nCLIENT ID\r\nSSUBSCRIBE sh\r\n")
+        .unwrap();
+    let mut multi = raw(&srv);
+    multi
+        .write_all(b"HELLO 3\r\nCLIENT ID\r\nSUBSCRIBE c\r\nMULTI\r\n")
+        .unwrap();
+    let mut con = client(&srv);
+    // Both connections' commands have run once both show up as pubsub.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (a, b) = loop {
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .arg("TYPE")
+            .arg("pubsub")
+            .query(&mut con)
+            .unwrap();
+        let ids: Vec<String> = list
+            .lines()
+            .filter_map(|l| l.strip_prefix("id="))
+            .map(|l| l.split(' ').next().unwrap_or("").to_string())
+            .collect();
+        if ids.len() == 2 && list.contains("multi=0") {
+            break (ids[0].clone(), ids[1].clone());
+        }
+        assert!(Instant::now() < deadline, "subscribers never listed: {list}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // A shard-only subscriber is a pubsub client (`P`); P comes before x.
+    assert_eq!(list_flags(&mut con, &a), "P");
+    assert_eq!(list_flags(&mut con, &b), "Px");
+}

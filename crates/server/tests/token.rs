@@ -271,7 +271,7 @@ fn valid_tokens_map_to_their_policies() {
         Ok(Value::Int(1))
     );
     assert!(cmd(&mut reader, &["PING"]).is_err());
-    assert!(matches!(cmd(&mut owner, &["PING"]), Ok(_)));
+    assert!(cmd(&mut owner, &["PING"]).is_ok());
     assert_eq!(
         err(&mut admin, &["CLIENT", "KILL", "USER", "nobody"]),
         "ERR No such user 'nobody'"
@@ -464,7 +464,7 @@ fn connection_closes_when_its_token_expires() {
     assert!(closed + Duration::from_millis(50) >= exp_at - Duration::from_secs(1));
     // Other connections are untouched.
     let mut other = client(&srv);
-    assert!(matches!(cmd(&mut other, &["PING"]), Ok(_)));
+    assert!(cmd(&mut other, &["PING"]).is_ok());
     let _ = std::fs::remove_dir_all(dir);
 }
 

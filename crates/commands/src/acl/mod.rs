@@ -445,10 +445,10 @@ pub fn redacted(spec: &CommandSpec, args: &Args<'_>, i: usize) -> bool {
         "auth" => i >= 1,
         "acl|setuser" => i >= 2,
         "hello" => (2..i).rev().take(2).any(|j| eq(j, b"auth")),
-        "config|set" => i >= 3 && (i - 3) % 2 == 0 && secret_directive(args.get(i - 1)),
+        "config|set" => i >= 3 && (i - 3).is_multiple_of(2) && secret_directive(args.get(i - 1)),
+        // AUTH's password, AUTH2's user name and password.
         "migrate" => {
-            (i >= 1 && eq(i - 1, b"auth"))
-                || (i >= 1 && eq(i - 1, b"auth2"))
+            (i >= 1 && (eq(i - 1, b"auth") || eq(i - 1, b"auth2")))
                 || (i >= 2 && eq(i - 2, b"auth2"))
         }
         _ => false,

@@ -602,6 +602,10 @@ pub async fn gate(state: &ServerState, args: &Args<'_>) -> Result<(), CmdError> 
                 .map(|e| e.spec.has(flag::ALLOW_BUSY))
                 .unwrap_or(false);
             if allowed {
+                // SHUTDOWN (NOSAVE) must not wait for the script: stop it.
+                if eq_ic(args.get(0), "shutdown") {
+                    flags.kill.store(true, Ordering::Release);
+                }
                 return Ok(());
             }
             let what = if flags.is_function.load(Ordering::Relaxed) {

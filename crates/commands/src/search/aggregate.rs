@@ -360,6 +360,10 @@ fn compare(a: &Val, b: &Val) -> std::cmp::Ordering {
     }
 }
 
+/// One GROUPBY group while rows are folded: its position in first-seen
+/// order, then per reducer the values it reads and its `BY` values.
+type Group = (usize, Vec<Vec<Val>>, Vec<Vec<Val>>);
+
 /// Folds one group's rows into a reducer's value.
 fn reduce(r: &Reducer, vals: &[Val], by: &[Val]) -> Val {
     let nums = || vals.iter().filter_map(|v| v.as_num());
@@ -499,8 +503,7 @@ fn run_steps(
             }
             Step::GroupBy(fields, reducers) => {
                 let mut order: Vec<Vec<Val>> = Vec::new();
-                let mut groups: HashMap<Vec<String>, (usize, Vec<Vec<Val>>, Vec<Vec<Val>>)> =
-                    HashMap::new();
+                let mut groups: HashMap<Vec<String>, Group> = HashMap::new();
                 for mut row in rows {
                     let key_vals: Vec<Val> = fields
                         .iter()

@@ -124,6 +124,7 @@ impl Path {
             s: text.as_bytes(),
             i: 1,
             filter: false,
+            depth: 0,
         };
         let segs = p.segments()?;
         if p.i != p.s.len() {
@@ -162,7 +163,13 @@ struct Parser<'a> {
     i: usize,
     /// Inside a filter: names also end at operators, spaces and `)`.
     filter: bool,
+    /// Nesting of filters, parentheses and `!`: bounded so that a hostile
+    /// path cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest nesting a filter expression may have.
+const MAX_DEPTH: usize = 64;
 
 impl<'a> Parser<'a> {
     fn err(&self, msg: &'static str) -> PathError {
@@ -382,6 +389,16 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> Result<Expr, PathError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err("expression nested too deeply"));
+        }
+        let e = self.unary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, PathError> {
         self.skip_ws();
         match self.peek() {
             Some(b'!') if self.peek_at(1) != Some(b'=') => {
@@ -524,7 +541,7 @@ fn child(ptr: &Ptr, step: Step) -> Ptr {
 /// Resolves a possibly negative index against `len`.
 fn norm_index(i: i64, len: usize) -> Option<usize> {
     let len = len as i64;
-    let i = if i < 0 { len + i } else { i };
+    let i = if i < 0 { len.saturating_add(i) } else { i };
     (0..len).contains(&i).then_some(i as usize)
 }
 
@@ -555,13 +572,19 @@ fn apply<'a>(root: &'a J, sel: &Sel, ptr: &Ptr, node: &'a J, out: &mut Vec<(Ptr,
                 return;
             }
             let len = a.len() as i64;
-            let clamp = |v: i64| if v < 0 { (len + v).max(0) } else { v.min(len) };
+            let clamp = |v: i64| {
+                if v < 0 {
+                    len.saturating_add(v).max(0)
+                } else {
+                    v.min(len)
+                }
+            };
             let start = s.map_or(0, clamp);
             let end = e.map_or(len, clamp);
             let mut i = start;
             while i < end {
                 out.push((child(ptr, Step::Index(i as usize)), &a[i as usize]));
-                i += step;
+                i = i.saturating_add(*step);
             }
         }
         (Sel::Filter(expr), J::Array(a)) => {
@@ -870,6 +893,10 @@ mod tests {
         assert!(!Path::parse("$.a").unwrap().legacy);
         assert!(Path::parse("$.a[").is_err());
         assert!(Path::parse("$a").is_err());
+        let deep = format!("$[?({}@.a{})]", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(Path::parse(&deep).is_err());
+        let deep = format!("$[?({}@.a)]", "!".repeat(10_000));
+        assert!(Path::parse(&deep).is_err());
     }
 
     #[test]
