@@ -198,3 +198,28 @@ def test_semantic_router(client, vectorizer):
     assert router("is the weather today sunny").name == "weather"
     assert router("quantum chromodynamics lecture").name is None
     router.delete()
+
+
+def test_json_storage_index(client):
+    schema = {
+        "index": {"name": "jusers", "prefix": "jrvl", "storage_type": "json"},
+        "fields": [
+            {"name": "user", "type": "tag"},
+            {"name": "age", "type": "numeric"},
+            {
+                "name": "emb",
+                "type": "vector",
+                "attrs": {"dims": 3, "distance_metric": "cosine", "algorithm": "flat", "datatype": "float32"},
+            },
+        ],
+    }
+    idx = SearchIndex.from_dict(schema, redis_client=client)
+    idx.create(overwrite=True)
+    idx.load(DATA)
+    q = VectorQuery([0.9, 0.9, 0.1], "emb", return_fields=["user", "age"], num_results=2)
+    res = idx.query(q)
+    assert res[0]["user"] == "joe"
+    assert idx.query(CountQuery(filter_expression=Num("age") > 40)) == 2
+    again = SearchIndex.from_existing("jusers", redis_client=client)
+    assert again.schema.to_dict() == idx.schema.to_dict()
+    idx.delete(drop=True)

@@ -125,7 +125,7 @@ def test_module_is_reported(r):
     names = [m.get(b"name", m.get("name")) for m in mods]
     assert b"search" in names or "search" in names
     mods = r.info("modules")["modules"]
-    assert [(m["name"], m["ver"]) for m in mods] == [("search", 21005)]
+    assert ("search", 21005) in [(m["name"], m["ver"]) for m in mods]
 
 
 @pytest.mark.parametrize("algo", ["HNSW", "FLAT"])

@@ -161,7 +161,10 @@ pub static DIRECTIVES: &[Directive] = &[
     d("maxmemory-policy", Kind::Enum(POLICIES), "noeviction", true),
     d(
         "maxmemory-samples",
-        Kind::Int { min: 1, max: 64 },
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
         "5",
         true,
     ),

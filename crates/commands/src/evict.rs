@@ -122,7 +122,16 @@ struct Rounds {
     pool: Vec<Pooled>,
     /// Where the random policies take their next key from.
     next_db: usize,
+    /// Per database: until when (unix ms) it counts as having no
+    /// candidates. Sampling an empty database still locks its 16 shards,
+    /// so with one busy database out of 16 a round would mostly lock empty
+    /// ones; empty databases are re-examined every [`BARREN_MS`] instead,
+    /// and always before eviction gives up.
+    barren_until: Vec<u64>,
 }
+
+/// How long a database found without candidates is skipped.
+const BARREN_MS: u64 = 100;
 
 /// Eviction state kept in [`ServerState`].
 #[derive(Default)]
@@ -284,8 +293,9 @@ fn evict_round(
     let ev = &server.evict;
     let hot = &server.config.hot;
     let ks = &server.keyspace;
-    // Another writer may have evicted while this one waited for the lock.
-    let mut used = ev.used_fresh(quiver_engine::now_ms());
+    // Another writer may have evicted while this one waited for the lock
+    // (a reading from this very millisecond is fresh enough).
+    let mut used = ev.used_cached(quiver_engine::now_ms());
     if used <= max {
         return Outcome::Ok;
     }
@@ -295,14 +305,14 @@ fn evict_round(
     let mut to_free = used - max;
     let mut freed_est = 0u64;
     let mut since_measure = 0usize;
-    // Databases found without candidates this round are not sampled again.
-    let mut barren = vec![false; ks.db_count()];
+    rounds.barren_until.resize(ks.db_count(), 0);
     loop {
-        let victim = if policy.random() {
-            pick_random(server, policy, rounds, &mut barren)
-        } else {
-            pick_pooled(server, policy, samples, rounds, &mut barren)
-        };
+        let mut victim = pick(server, policy, samples, rounds, false);
+        if victim.is_none() {
+            // Before giving up, look at the databases skipped as empty.
+            rounds.barren_until.iter_mut().for_each(|b| *b = 0);
+            victim = pick(server, policy, samples, rounds, true);
+        }
         let Some((db, key)) = victim else {
             return Outcome::Fail;
         };
@@ -325,6 +335,35 @@ fn evict_round(
             }
         }
     }
+}
+
+/// The next key to evict under `policy`, or `None` when no database has
+/// a candidate (`thorough`: after re-examining every database).
+fn pick(
+    server: &ServerState,
+    policy: Policy,
+    samples: usize,
+    rounds: &mut Rounds,
+    thorough: bool,
+) -> Option<(usize, Box<[u8]>)> {
+    let now_ms = quiver_engine::now_ms();
+    let mut skip: Vec<bool> = rounds
+        .barren_until
+        .iter()
+        .map(|&until| !thorough && until > now_ms)
+        .collect();
+    let found = if policy.random() {
+        pick_random(server, policy, rounds, &mut skip)
+    } else {
+        pick_pooled(server, policy, samples, rounds, &mut skip)
+    };
+    // Databases newly found empty are skipped for a while.
+    for (db, &empty) in skip.iter().enumerate() {
+        if empty && rounds.barren_until[db] <= now_ms {
+            rounds.barren_until[db] = now_ms + BARREN_MS;
+        }
+    }
+    found
 }
 
 /// allkeys-random / volatile-random: a random key, databases in turn.
@@ -460,7 +499,8 @@ mod tests {
         let scores: Vec<u64> = pool.iter().map(|p| p.score).collect();
         assert_eq!(scores, (24..40).collect::<Vec<_>>());
         // A duplicate key is not pooled twice; a worse one is not pooled.
-        pool_insert(&mut pool, 39, 0, pool[15].key.clone().as_ref());
+        let dup = pool[15].key.clone();
+        pool_insert(&mut pool, 39, 0, &dup);
         pool_insert(&mut pool, 1, 0, b"bad");
         assert_eq!(pool.len(), POOL_SIZE);
         assert!(pool.iter().all(|p| &*p.key != b"bad"));

@@ -592,9 +592,7 @@ pub fn hsetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         crate::notify::emit_new(ctx, absent, key);
         crate::notify::emit(ctx, crate::notify::HASH, "hset", key);
         match o.expire {
-            Some(when) if when <= now => {
-                crate::notify::emit(ctx, crate::notify::HASH, "hdel", key)
-            }
+            Some(when) if when <= now => crate::notify::emit(ctx, crate::notify::HASH, "hdel", key),
             Some(_) => crate::notify::emit(ctx, crate::notify::HASH, "hexpire", key),
             None => {}
         }

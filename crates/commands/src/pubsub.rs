@@ -191,12 +191,16 @@ pub struct Subscriber {
 
 type Table = HashMap<Box<[u8]>, Vec<Arc<Subscriber>>>;
 
+/// Patterns and their subscribers, in the order the patterns were first
+/// subscribed.
+type PatternList = Vec<(Box<[u8]>, Vec<Arc<Subscriber>>)>;
+
 /// Every subscription on the server.
 #[derive(Default)]
 pub struct Hub {
     channels: RwLock<Table>,
     /// Patterns in the order they were first subscribed.
-    patterns: RwLock<Vec<(Box<[u8]>, Vec<Arc<Subscriber>>)>>,
+    patterns: RwLock<PatternList>,
     shard: RwLock<Table>,
 }
 

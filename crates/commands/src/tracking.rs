@@ -220,7 +220,8 @@ pub fn invalidate_key(server: &ServerState, key: &[u8], writer: u64) {
         inner.items -= ids.len();
         for cid in ids {
             if let Some(c) = inner.clients.get(&cid) {
-                if !(c.noloop && cid == writer) && !c.bcast {
+                // BCAST clients hear through their prefixes instead.
+                if !(c.bcast || (c.noloop && cid == writer)) {
                     send(server, c, Some(&[key]));
                 }
             }

@@ -23,7 +23,10 @@ fn drain(ps: &mut redis::PubSub<'_>) -> Vec<String> {
     while let Ok(m) = ps.get_message() {
         let ch = m.get_channel_name().to_string();
         let key: String = m.get_payload().unwrap();
-        out.push(format!("{}:{key}", ch.trim_start_matches("__keyevent@0__:")));
+        out.push(format!(
+            "{}:{key}",
+            ch.trim_start_matches("__keyevent@0__:")
+        ));
     }
     out
 }

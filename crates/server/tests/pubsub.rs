@@ -144,7 +144,10 @@ fn client_list_flags_and_type_count_shard_subscribers() {
         if ids.len() == 2 && list.contains("multi=0") {
             break (ids[0].clone(), ids[1].clone());
         }
-        assert!(Instant::now() < deadline, "subscribers never listed: {list}");
+        assert!(
+            Instant::now() < deadline,
+            "subscribers never listed: {list}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     // A shard-only subscriber is a pubsub client (`P`); P comes before x.

@@ -113,7 +113,9 @@ fn bcast_batches_a_commands_keys_per_prefix() {
     let mut con = client(&srv);
     cmd(
         &mut con,
-        &["MSET", "user:1", "a", "other", "b", "user:2", "c", "cart:9", "d"],
+        &[
+            "MSET", "user:1", "a", "other", "b", "user:2", "c", "cart:9", "d",
+        ],
     )
     .unwrap();
     // One message per prefix, in the order the prefixes were written to.

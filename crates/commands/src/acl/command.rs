@@ -198,6 +198,7 @@ fn getuser(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if u.nopass {
         flags.push("nopass");
     }
+    flags.extend(rules::sanitize_flag(&u));
     r.array(flags.len());
     for f in flags {
         r.bulk(f.as_bytes());

@@ -46,6 +46,10 @@ pub struct User {
     /// Created from a token's policy (not by ACL SETUSER): such users have
     /// no password and vanish from ACL LIST when the server restarts.
     pub token_user: bool,
+    /// The `sanitize-payload` (true) / `skip-sanitize-payload` (false) flag,
+    /// or neither. Kept so ACL rules round-trip as in Redis 7.0; RESTORE
+    /// payloads are always validated in full here, whatever the flag.
+    pub sanitize_payload: Option<bool>,
 }
 
 impl User {
@@ -59,6 +63,7 @@ impl User {
             root: Selector::default(),
             selectors: Vec::new(),
             token_user: false,
+            sanitize_payload: None,
         }
     }
 

@@ -249,7 +249,11 @@ pub fn apply(u: &mut User, rule: &[u8]) -> Result<(), String> {
             apply_selector(&mut u.root, b"resetkeys")?;
             apply_selector(&mut u.root, b"resetchannels")?;
             apply_selector(&mut u.root, b"-@all")?;
+            // Redis 7.0's `reset` includes `sanitize-payload`.
+            u.sanitize_payload = Some(true);
         }
+        b"sanitize-payload" => u.sanitize_payload = Some(true),
+        b"skip-sanitize-payload" => u.sanitize_payload = Some(false),
         b"clearselectors" => u.selectors.clear(),
         _ => match rule.first() {
             Some(b'>') => {
@@ -545,11 +549,26 @@ pub fn describe_selector(s: &Selector) -> String {
     out
 }
 
+/// The payload-sanitizing flag as ACL LIST and ACL GETUSER name it.
+pub fn sanitize_flag(u: &User) -> Option<&'static str> {
+    u.sanitize_payload.map(|on| {
+        if on {
+            "sanitize-payload"
+        } else {
+            "skip-sanitize-payload"
+        }
+    })
+}
+
 /// The whole user as one ACL LIST line (without the `user name` prefix).
 pub fn describe_user(u: &User) -> String {
     let mut out = String::from(if u.enabled { "on" } else { "off" });
     if u.nopass {
         out.push_str(" nopass");
+    }
+    if let Some(flag) = sanitize_flag(u) {
+        out.push(' ');
+        out.push_str(flag);
     }
     for p in &u.passwords {
         out.push_str(" #");

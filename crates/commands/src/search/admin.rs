@@ -48,7 +48,7 @@ pub fn ft_dropindex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let mut keys = Vec::new();
         loop {
             let step = db.scan(cursor, 1024, ctx.now, |k, v| {
-                matches!(v, Value::Hash(_)) && idx.covers(k)
+                matches!(v, Value::Hash(_) | Value::Json(_)) && idx.covers(k)
             });
             keys.extend(step.keys);
             if step.cursor == 0 {

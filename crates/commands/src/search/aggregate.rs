@@ -303,10 +303,19 @@ fn lookup(ctx: &Ctx<'_>, row: &mut Row, name: &str, path_of: &dyn Fn(&str) -> St
     let Some(key) = row.key.clone() else {
         return Val::Null;
     };
-    if row.doc.is_none() {
-        row.doc = Some(load_doc(ctx, &key).unwrap_or_default());
-    }
     let path = path_of(name);
+    if row.doc.is_none() {
+        row.doc = Some(load_doc(ctx, &key, &[&path]).unwrap_or_default());
+    } else if path.starts_with('$')
+        && !row.doc.iter().flatten().any(|(f, _)| f.as_slice() == path.as_bytes())
+    {
+        // A JSON path not loaded yet.
+        if let Some(more) = load_doc(ctx, &key, &[&path]) {
+            if let Some(doc) = row.doc.as_mut() {
+                doc.extend(more.into_iter().filter(|(f, _)| f.as_slice() != b"$"));
+            }
+        }
+    }
     let v = row
         .doc
         .as_ref()
@@ -464,7 +473,7 @@ fn run_steps(
                 for row in rows.iter_mut() {
                     let Some(key) = row.key.clone() else { continue };
                     if row.doc.is_none() {
-                        row.doc = Some(load_doc(ctx, &key).unwrap_or_default());
+                        row.doc = Some(load_doc(ctx, &key, &[]).unwrap_or_default());
                     }
                     let doc = row.doc.clone().unwrap_or_default();
                     for (f, v) in doc {

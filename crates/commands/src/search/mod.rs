@@ -221,6 +221,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Searches the index with a textual query",
         query::ft_search
     ),
+    ft!("ft.get", 3, READ, "Returns the fields of a document", query::ft_get),
+    ft!(
+        "ft.mget",
+        -3,
+        READ,
+        "Returns the fields of several documents",
+        query::ft_mget
+    ),
     ft!(
         "ft.aggregate",
         -3,

@@ -382,12 +382,30 @@ pub(crate) fn format_number(d: f64) -> String {
 }
 
 /// A document's fields read from the keyspace (None if the key is gone).
-pub(crate) fn load_doc(ctx: &Ctx<'_>, key: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+/// A hash gives all its fields; a JSON document gives `$` (the whole
+/// document as JSON text) plus the value at each of `json_paths`.
+pub(crate) fn load_doc(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    json_paths: &[&str],
+) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     use quiver_engine::listpack::Item;
     let mut view = ctx.server.keyspace.lock_key(SEARCH_DB, key, ctx.now);
     let e = view.peek(key)?;
-    let Value::Hash(h) = &e.value else {
-        return None;
+    let h = match &e.value {
+        Value::Hash(h) => h,
+        Value::Json(j) => {
+            let mut out = vec![(b"$".to_vec(), quiver_engine::types::json::to_vec(j))];
+            for p in json_paths {
+                if *p != "$" {
+                    if let Some(v) = super::sync::json_value_text(j, p) {
+                        out.push((p.as_bytes().to_vec(), v));
+                    }
+                }
+            }
+            return Some(out);
+        }
+        _ => return None,
     };
     let bytes = |i: Item<'_>| match i {
         Item::Bytes(b) => b.to_vec(),
@@ -469,10 +487,17 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     let window: Vec<_> = out.hits.iter().skip(opts.offset).take(opts.num).collect();
     let content = !opts.no_content && opts.returns.as_ref().is_none_or(|r| !r.is_empty());
+    let return_paths: Vec<String> = opts
+        .returns
+        .iter()
+        .flatten()
+        .map(|r| path_of(&r.name))
+        .collect();
+    let return_paths: Vec<&str> = return_paths.iter().map(String::as_str).collect();
     let mut rows = Vec::with_capacity(window.len());
     for hit in window {
         let fields = if content {
-            match load_doc(ctx, &hit.key) {
+            match load_doc(ctx, &hit.key, &return_paths) {
                 Some(doc) => Some(hit_fields(
                     &doc,
                     &out.yielded,
@@ -577,7 +602,7 @@ mod tests {
 
 /// Writes a document's fields as a flat array, or a null if it is gone.
 fn write_doc(ctx: &mut Ctx<'_>, key: &[u8]) {
-    match load_doc(ctx, key) {
+    match load_doc(ctx, key, &[]) {
         Some(doc) => {
             ctx.reply.array(doc.len() * 2);
             for (f, v) in &doc {

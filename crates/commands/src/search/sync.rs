@@ -18,7 +18,10 @@
 use super::SearchIndex;
 use crate::state::ServerState;
 use parking_lot::{Condvar, Mutex};
+use quiver_engine::types::json::{self, JsonValue};
 use quiver_engine::{now_ms, Value};
+use quiver_search::schema::{Field, FieldKind, KeyType};
+use quiver_search::vector::convert::encode;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -103,27 +106,130 @@ fn hash_fields(h: &quiver_engine::types::hash::Hash, now: u64) -> Vec<(Vec<u8>, 
     out
 }
 
+/// The text of the first value at JSONPath `path` in `doc`: strings as they
+/// are, anything else as JSON text (RETURN of a JSON path).
+pub(crate) fn json_value_text(doc: &JsonValue, path: &str) -> Option<Vec<u8>> {
+    let p = json::Path::parse(path).ok()?;
+    let (_, v) = json::select_values(doc, &p).into_iter().next()?;
+    Some(match v {
+        JsonValue::String(s) => s.clone().into_bytes(),
+        other => json::to_vec(other),
+    })
+}
+
+/// Turns a JSON document into the (path, value) pairs an index reads, one
+/// per schema field, converted the way RediSearch reads JSON: text as is,
+/// numbers as text, arrays of strings joined for TAG, arrays of numbers
+/// encoded as the vector field's blob.
+fn json_fields(doc: &JsonValue, fields: &[Field]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in fields {
+        let Ok(path) = json::Path::parse(&f.path) else {
+            continue;
+        };
+        let matches: Vec<&JsonValue> = json::select_values(doc, &path)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        let Some(first) = matches.first() else {
+            continue;
+        };
+        let value: Option<Vec<u8>> = match &f.kind {
+            FieldKind::Vector(p) => match first {
+                JsonValue::Array(items) => {
+                    let nums: Option<Vec<f64>> = items.iter().map(|x| x.as_f64()).collect();
+                    // A non-numeric element leaves an invalid blob, which
+                    // the index counts as an indexing failure.
+                    Some(nums.map(|n| encode(p.elem, &n)).unwrap_or_default())
+                }
+                _ => Some(Vec::new()),
+            },
+            FieldKind::Tag(t) => {
+                let sep = (t.separator as char).to_string();
+                let mut parts = Vec::new();
+                for m in &matches {
+                    match m {
+                        JsonValue::Array(items) => {
+                            parts.extend(items.iter().map(scalar_text));
+                        }
+                        other => parts.push(scalar_text(other)),
+                    }
+                }
+                Some(parts.join(&sep).into_bytes())
+            }
+            FieldKind::Text(_) => {
+                let parts: Vec<String> = matches
+                    .iter()
+                    .flat_map(|m| match m {
+                        JsonValue::Array(items) => items.iter().map(scalar_text).collect(),
+                        other => vec![scalar_text(other)],
+                    })
+                    .collect();
+                Some(parts.join(" ").into_bytes())
+            }
+            FieldKind::Numeric | FieldKind::Geo => Some(scalar_text(first).into_bytes()),
+        };
+        if let Some(v) = value {
+            out.push((f.path.as_bytes().to_vec(), v));
+        }
+    }
+    out
+}
+
+fn scalar_text(v: &JsonValue) -> String {
+    match v {
+        JsonValue::String(s) => s.clone(),
+        JsonValue::Null => String::new(),
+        other => String::from_utf8_lossy(&json::to_vec(other)).into_owned(),
+    }
+}
+
 /// Re-reads `key` and updates every index in `targets` (all of which must
-/// cover the key): upsert if it is a hash, removal otherwise.
+/// cover the key): upsert if it is a document of the index's key type
+/// (hash or JSON), removal otherwise.
 fn reindex(server: &ServerState, key: &[u8], targets: &[Arc<SearchIndex>]) {
     let start = Instant::now();
     let now = now_ms();
     let mut view = server.keyspace.lock_key(SEARCH_DB, key, now);
-    let doc = match view.peek(key) {
-        Some(e) => match &e.value {
-            Value::Hash(h) => Some((hash_fields(h, now), e.expire().unwrap_or(0))),
-            _ => None,
-        },
-        None => None,
-    };
-    match doc {
-        Some((fields, expire)) => {
-            let refs: Vec<(&[u8], &[u8])> = fields
-                .iter()
-                .map(|(f, v)| (f.as_slice(), v.as_slice()))
-                .collect();
-            for t in targets {
-                t.index.write().upsert(key, &refs, expire);
+    match view.peek(key) {
+        Some(e) => {
+            let expire = e.expire().unwrap_or(0);
+            match &e.value {
+                Value::Hash(h) => {
+                    let fields = hash_fields(h, now);
+                    let refs: Vec<(&[u8], &[u8])> = fields
+                        .iter()
+                        .map(|(f, v)| (f.as_slice(), v.as_slice()))
+                        .collect();
+                    for t in targets {
+                        let mut ix = t.index.write();
+                        if ix.def().key_type == KeyType::Hash {
+                            ix.upsert(key, &refs, expire);
+                        } else {
+                            ix.remove(key);
+                        }
+                    }
+                }
+                Value::Json(doc) => {
+                    for t in targets {
+                        let mut ix = t.index.write();
+                        if ix.def().key_type == KeyType::Json {
+                            let fields = json_fields(doc, &ix.def().fields);
+                            let refs: Vec<(&[u8], &[u8])> = fields
+                                .iter()
+                                .map(|(f, v)| (f.as_slice(), v.as_slice()))
+                                .collect();
+                            ix.upsert(key, &refs, expire);
+                        } else {
+                            ix.remove(key);
+                        }
+                    }
+                }
+                _ => {
+                    for t in targets {
+                        t.index.write().remove(key);
+                    }
+                }
             }
         }
         None => {
@@ -213,7 +319,7 @@ fn scan(server: &ServerState, idx: &Arc<SearchIndex>) {
             break;
         }
         let step = db.scan(cursor, SCAN_STEP, now_ms(), |k, v| {
-            matches!(v, Value::Hash(_)) && idx.covers(k)
+            matches!(v, Value::Hash(_) | Value::Json(_)) && idx.covers(k)
         });
         for key in &step.keys {
             reindex(server, &key[..], &targets);
