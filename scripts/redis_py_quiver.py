@@ -87,6 +87,18 @@ FILE_FAMILIES = {
     "tests/test_asyncio/test_hash.py": "hashes",
     # FT.* through redis.commands.search (the built-in search module).
     "tests/test_search.py": "search",
+    # Pub/sub, client-side caching, Lua scripting and functions, JSON.*,
+    # MONITOR and the lock helper (built on SET NX PX + Lua).
+    "tests/test_pubsub.py": "pubsub",
+    "tests/test_asyncio/test_pubsub.py": "pubsub",
+    "tests/test_cache.py": "tracking",
+    "tests/test_scripting.py": "scripting",
+    "tests/test_asyncio/test_scripting.py": "scripting",
+    "tests/test_function.py": "scripting",
+    "tests/test_json.py": "json",
+    "tests/test_asyncio/test_json.py": "json",
+    "tests/test_monitor.py": "server",
+    "tests/test_lock.py": "scripting",
 }
 COMMAND_FILES = {"tests/test_commands.py", "tests/test_asyncio/test_commands.py"}
 

@@ -372,9 +372,10 @@ fn client_line(
     let _ = writeln!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={age} idle={idle} flags={flags} db={} \
-         sub={} psub={} ssub={} multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} \
-         multi-mem=0 rbs={REPLY_BUF} rbp={REPLY_BUF} obl={obl} oll=0 omem={omem} \
-         tot-mem={tot_mem} events=r cmd={cmd} user={} redir={} resp={}",
+         sub={} psub={} ssub={} multi={} watch={} qbuf={qbuf} qbuf-free={} \
+         argv-mem={argv_mem} multi-mem=0 rbs={REPLY_BUF} rbp={REPLY_BUF} obl={obl} oll=0 \
+         omem={omem} tot-mem={tot_mem} events=r cmd={cmd} user={} redir={} resp={} \
+         lib-name={} lib-ver={}",
         h.id,
         h.addr,
         h.laddr,
@@ -385,10 +386,13 @@ fn client_line(
         h.psubscriptions.load(Ordering::Relaxed),
         h.ssubscriptions.load(Ordering::Relaxed),
         if multi == u64::MAX { -1 } else { multi as i64 },
+        h.watching.load(Ordering::Relaxed),
         QBUF_CAP.saturating_sub(qbuf),
         user,
         track.0,
         h.resp.load(Ordering::Relaxed),
+        String::from_utf8_lossy(&h.lib_name.lock()),
+        String::from_utf8_lossy(&h.lib_ver.lock()),
     );
 }
 

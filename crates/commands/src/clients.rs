@@ -42,6 +42,8 @@ pub struct ClientHandle {
     pub ssubscriptions: AtomicUsize,
     killed: AtomicBool,
     kill_notify: Notify,
+    /// Keys this client WATCHes (CLIENT LIST `watch=`).
+    pub watching: AtomicUsize,
     /// True while the client waits in a blocking command.
     pub blocked: AtomicBool,
     /// A pending CLIENT UNBLOCK (0 none, 1 timeout, 2 error).
@@ -104,6 +106,7 @@ impl ClientHandle {
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
             blocked: AtomicBool::new(false),
+            watching: AtomicUsize::new(0),
             unblock_mode: AtomicU8::new(0),
             unblock_notify: Notify::new(),
             outbox: Mutex::new(Vec::new()),

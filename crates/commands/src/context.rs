@@ -77,6 +77,9 @@ pub struct Session {
 impl Session {
     /// Drops every WATCH of this client (EXEC, DISCARD, UNWATCH, RESET, disconnect).
     pub fn unwatch_all(&mut self, server: &ServerState) {
+        self.handle
+            .watching
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         if !self.watched.is_empty() {
             let keys: Vec<(usize, Vec<u8>)> =
                 self.watched.drain(..).map(|(d, k, _)| (d, k)).collect();

@@ -11,6 +11,7 @@ pub mod bits;
 pub mod blocking;
 pub mod client;
 pub mod clients;
+pub mod cluster;
 pub mod command_meta;
 pub mod config;
 pub mod config_cmd;

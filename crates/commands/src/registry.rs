@@ -43,6 +43,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::zset_ops::COMMANDS,
         crate::scripting::COMMANDS,
         crate::search::COMMANDS,
+        crate::cluster::COMMANDS,
         crate::json::COMMANDS,
         crate::acl::command::COMMANDS,
         crate::pubsub::COMMANDS,

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, Notify};
 /// The version Quiver reports as `redis_version`. Clients (and redis-py's
 /// tests) gate features on it, so it names the Redis whose behaviour we
 /// implement: the differential tests run against Redis 7.0.
-pub const REDIS_VERSION: &str = "7.0.15";
+pub const REDIS_VERSION: &str = "7.4.2";
 pub const QUIVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Reports the bytes currently allocated by the process; the binary installs

@@ -36,6 +36,10 @@ pub struct IndexStats {
     pub last_error: Option<(String, Vec<u8>)>,
     pub inverted_bytes: usize,
     pub vector_bytes: usize,
+    /// Vector writes accepted but not yet folded into a background-built
+    /// graph (HNSW), summed over the vector fields: already searchable,
+    /// reported so benchmarks and operators can tell when building is done.
+    pub vector_backlog: usize,
     pub doc_table_bytes: usize,
 }
 
@@ -552,6 +556,14 @@ impl Index {
                 .iter()
                 .map(|f| match f {
                     FieldIndex::Vector(v) => v.memory_bytes(),
+                    _ => 0,
+                })
+                .sum(),
+            vector_backlog: self
+                .fields
+                .iter()
+                .map(|f| match f {
+                    FieldIndex::Vector(v) => v.backlog(),
                     _ => 0,
                 })
                 .sum(),

@@ -166,3 +166,76 @@ fn eval_inside_multi_and_select_isolation() {
     let there: i64 = redis::cmd("EXISTS").arg("in3").query(&mut con).unwrap();
     assert_eq!(there, 1);
 }
+
+/// A script that swallows errors with `pcall` (or `xpcall`) must still
+/// stop on SCRIPT KILL: the kill error is re-raised by the protected call
+/// instead of being handed to the script as an ordinary failure.
+#[test]
+fn script_kill_gets_through_pcall_loops() {
+    let loops = [
+        // The kill lands inside the inner spin, under pcall.
+        "while true do pcall(function() local i = 0 while true do i = i + 1 end end) end",
+        // Errors swallowed in a tight loop.
+        "while true do pcall(error, 'x') end",
+        "while true do xpcall(function() local i = 0 while true do i = i + 1 end end, function(e) return e end) end",
+    ];
+    let srv = server_with(&[("busy-reply-threshold", "50")]);
+    for body in loops {
+        let mut runner = client(&srv);
+        let body_owned = body.to_string();
+        let slow = thread::spawn(move || err(&mut runner, &["EVAL", &body_owned, "0"]));
+        let mut other = client(&srv);
+        wait_busy(&mut other);
+        let asked = Instant::now();
+        let ok: String = redis::cmd("SCRIPT").arg("KILL").query(&mut other).unwrap();
+        assert_eq!(ok, "OK");
+        let msg = slow.join().unwrap();
+        assert!(
+            msg.starts_with("ERR Script killed by user with SCRIPT KILL... script: "),
+            "{body}: {msg}"
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "{body}: the kill took {:?}",
+            asked.elapsed()
+        );
+        let pong: String = redis::cmd("PING").query(&mut other).unwrap();
+        assert_eq!(pong, "PONG");
+    }
+}
+
+/// What `pcall` hands a script for a failed `redis.call`: the error
+/// string (Redis 7.0), and the script line stays in uncaught errors even
+/// for `return redis.call(...)` tail calls.
+#[test]
+fn pcall_of_redis_call_returns_the_error_string() {
+    let srv = server_with(&[]);
+    let mut con = client(&srv);
+    let _: () = redis::cmd("SET")
+        .arg("s")
+        .arg("abc")
+        .query(&mut con)
+        .unwrap();
+    let got: Vec<String> = redis::cmd("EVAL")
+        .arg("local ok, e = pcall(redis.call, 'incr', 's') return {tostring(ok), type(e), e}")
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        got,
+        [
+            "false",
+            "string",
+            "ERR value is not an integer or out of range"
+        ]
+    );
+    let e = err(
+        &mut con,
+        &["EVAL", "\n\nreturn redis.call('incr', 's')", "0"],
+    );
+    assert!(
+        e.starts_with("ERR value is not an integer or out of range script: ")
+            && e.ends_with(", on @user_script:3."),
+        "{e}"
+    );
+}

@@ -1,8 +1,9 @@
 //! The C libraries Redis links into its Lua, rewritten in Rust: `bit`
-//! (LuaBitOp), `cjson` (lua-cjson) and the rand48-based `math.random`.
+//! (LuaBitOp), `cjson` (lua-cjson) and the rand48-based `math.random`
+//! here; `cmsgpack` in [`super::msgpack`], `struct` in
+//! [`super::structlib`].
 //!
-//! Missing for now: `struct` and `cmsgpack` (scripts that touch them get
-//! the nonexistent-global error), cjson's configuration functions
+//! Missing for now: cjson's configuration functions
 //! (`encode_keep_buffer`, `decode_invalid_numbers`, …) and its
 //! sparse-array heuristics beyond the default ratio.
 
@@ -16,6 +17,8 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     install_bit(vm)?;
     install_cjson(vm)?;
     install_random(vm)?;
+    super::msgpack::install(vm)?;
+    super::structlib::install(vm)?;
     Ok(())
 }
 

@@ -145,6 +145,15 @@ impl Vm {
         ))?;
         globals.raw_set("rawset", rawset)?;
         globals.raw_set("setmetatable", setmetatable)?;
+        // Scripts get Redis's pcall/xpcall; runs go through our own
+        // protected call (see `protect` for why not mlua's).
+        let (settle, as_table, check_kill) = protected_call_helpers(&lua, &flags)?;
+        globals.raw_set("pcall", super::protect::script_pcall(&lua, settle)?)?;
+        globals.raw_set(
+            "xpcall",
+            super::protect::script_xpcall(&lua, as_table, check_kill)?,
+        )?;
+        let xpcall = super::protect::runner(&lua)?;
         globals.raw_set("_G", env.clone())?;
 
         let redis = lua.create_table()?;
@@ -156,7 +165,6 @@ impl Vm {
                 "ERR redis.call is only available while a script runs".into(),
             ))
         })?;
-        let xpcall = globals.raw_get::<Function>("xpcall")?;
         let vm = Vm {
             lua,
             env,
@@ -187,14 +195,7 @@ impl Vm {
         vm.lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_, _| {
-                if hook_flags.kill.load(Ordering::Acquire) {
-                    let msg = if hook_flags.is_function.load(Ordering::Relaxed) {
-                        KILLED_FN
-                    } else {
-                        KILLED
-                    };
-                    return Err(mlua::Error::RuntimeError(msg.to_string()));
-                }
+                raise_if_killed(&hook_flags)?;
                 Ok(VmState::Continue)
             },
         );
@@ -324,6 +325,7 @@ impl Vm {
                         Err(CallError::Reply(msg)) | Err(CallError::Refused(msg)) => {
                             let t = lua.create_table()?;
                             t.raw_set("err", lua.create_string(&msg)?)?;
+                            t.raw_set("ignore_error_stats_update", true)?;
                             Ok(Value::Table(t))
                         }
                         Err(CallError::Lua(e)) => Err(e),
@@ -377,6 +379,85 @@ impl Vm {
         let _ = self.redis.raw_set("pcall", self.outside.clone());
         let _ = self.redis.raw_set("setresp", self.outside.clone());
         let _ = self.lua.gc_collect();
+    }
+}
+
+/// The Rust side of the `pcall`/`xpcall` wrappers:
+///
+/// * `settle(e)`: the error value `pcall` returns. Errors raised from Rust
+///   (`redis.call`, the C-style libraries) become their message; a table
+///   with a string or number `err` field (looked up as `lua_getfield`
+///   would) becomes that field, as Redis 7.0's `pcall` does.
+/// * `as_table(e)`: what an `xpcall` handler receives: Redis errors as
+///   `{err=…}` tables, library errors as their message string.
+/// * `check_kill()`: raises the kill error once SCRIPT KILL / FUNCTION KILL
+///   asked for it.
+///
+/// `settle` and `check_kill` re-raise the kill error rather than let a
+/// protected call swallow it: the hook raises it inside the protected call,
+/// and without this a script looping over `pcall` could never be stopped.
+fn protected_call_helpers(
+    lua: &Lua,
+    flags: &Arc<RunFlags>,
+) -> mlua::Result<(Function, Function, Function)> {
+    let f = flags.clone();
+    let settle = lua.create_function(move |lua, e: Value| {
+        raise_if_killed(&f)?;
+        let mut out = MultiValue::new();
+        match e {
+            Value::Error(err) => {
+                out.push_back(Value::String(lua.create_string(error_text(&err))?));
+            }
+            Value::Table(t) => match t.get::<Value>("err")? {
+                v @ (Value::String(_) | Value::Integer(_) | Value::Number(_)) => out.push_back(v),
+                // Redis's pcall leaves the looked-up field on the stack
+                // too: `false, t, t.err`.
+                other => {
+                    out.push_back(Value::Table(t));
+                    out.push_back(other);
+                }
+            },
+            other => out.push_back(other),
+        }
+        Ok(out)
+    })?;
+    let as_table = lua.create_function(|lua, e: Value| {
+        Ok(match e {
+            Value::Error(err) => match find_script_error(&err) {
+                Some(se) if se.coded => {
+                    let t = lua.create_table()?;
+                    t.raw_set("err", lua.create_string(&se.msg)?)?;
+                    t.raw_set("ignore_error_stats_update", true)?;
+                    Value::Table(t)
+                }
+                _ => Value::String(lua.create_string(error_text(&err))?),
+            },
+            other => other,
+        })
+    })?;
+    let f = flags.clone();
+    let check_kill = lua.create_function(move |_, ()| raise_if_killed(&f))?;
+    Ok((settle, as_table, check_kill))
+}
+
+/// Fails with the kill error when the running script was asked to stop.
+fn raise_if_killed(flags: &RunFlags) -> mlua::Result<()> {
+    if flags.kill.load(Ordering::Acquire) {
+        let msg = if flags.is_function.load(Ordering::Relaxed) {
+            KILLED_FN
+        } else {
+            KILLED
+        };
+        return Err(mlua::Error::RuntimeError(msg.to_string()));
+    }
+    Ok(())
+}
+
+/// The message of an error raised from Rust, as Lua code should see it.
+fn error_text(e: &mlua::Error) -> String {
+    match find_script_error(e) {
+        Some(se) => se.msg.clone(),
+        None => root_message(e),
     }
 }
 

@@ -30,12 +30,16 @@
 //! session (the caller's db and user, blocking commands non-blocking), so
 //! stats, key-change events and (later) ACL checks happen in one place.
 
+pub mod cargs;
 pub mod convert;
 pub mod functions;
 pub mod libs;
 pub mod lua_vm;
+pub mod msgpack;
+pub mod protect;
 pub mod redis_lib;
 pub mod sha1;
+pub mod structlib;
 
 use crate::context::{Ctx, Session};
 use crate::error::{CmdError, CmdResult};

@@ -214,7 +214,7 @@ fn write_info(reply: &mut ReplyBuf, idx: &SearchIndex) {
     let docs = st.num_docs.max(1) as f64;
     let total_mb = mb(st.inverted_bytes + st.vector_bytes + st.doc_table_bytes);
 
-    reply.map(34 + has_stopwords as usize);
+    reply.map(35 + has_stopwords as usize);
     reply.bulk_str("index_name");
     reply.bulk_str(&def.name);
     reply.bulk_str("index_options");
@@ -342,4 +342,9 @@ fn write_info(reply: &mut ReplyBuf, idx: &SearchIndex) {
         reply.bulk_str("Index Errors");
         write_errors(reply, 0, None);
     }
+    // Quiver's own addition, last so positional readers are unaffected:
+    // vector writes not yet in the HNSW graph (already searchable; 0 once
+    // the background builder has caught up). `scripts/bench-vector` polls it.
+    reply.bulk_str("vector_index_backlog");
+    reply.int(st.vector_backlog as i64);
 }

@@ -582,23 +582,6 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::add_filters;
-
-    #[test]
-    fn legacy_filters_join_the_knn_prefilter() {
-        assert_eq!(
-            add_filters("*=>[KNN 3 @v $q]", "@n:[1 2]"),
-            "(@n:[1 2])=>[KNN 3 @v $q]"
-        );
-        assert_eq!(
-            add_filters("@t:{a}=>[KNN 3 @v $q]", "@n:[1 2]"),
-            "(@t:{a} @n:[1 2])=>[KNN 3 @v $q]"
-        );
-        assert_eq!(add_filters("hello", "@n:[1 2]"), "(hello) @n:[1 2]");
-    }
-}
 
 /// Writes a document's fields as a flat array, or a null if it is gone.
 fn write_doc(ctx: &mut Ctx<'_>, key: &[u8]) {
@@ -635,4 +618,22 @@ pub fn ft_mget(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         write_doc(ctx, args.get(i));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_filters;
+
+    #[test]
+    fn legacy_filters_join_the_knn_prefilter() {
+        assert_eq!(
+            add_filters("*=>[KNN 3 @v $q]", "@n:[1 2]"),
+            "(@n:[1 2])=>[KNN 3 @v $q]"
+        );
+        assert_eq!(
+            add_filters("@t:{a}=>[KNN 3 @v $q]", "@n:[1 2]"),
+            "(@t:{a} @n:[1 2])=>[KNN 3 @v $q]"
+        );
+        assert_eq!(add_filters("hello", "@n:[1 2]"), "(hello) @n:[1 2]");
+    }
 }

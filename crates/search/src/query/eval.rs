@@ -458,8 +458,15 @@ pub fn search(ix: &Index, req: &SearchRequest<'_>) -> Result<SearchOutput, Query
         score_terms: Vec::new(),
         ranges: Vec::new(),
     };
-    let mut ids = ev.eval(&q.root, false)?;
     let restricted = req.in_keys.is_some();
+    // `*=>[KNN …]` with no INKEYS: the KNN hits replace the id list below
+    // and no filter is passed, so listing every document (a walk over the
+    // whole doc table per query) would be wasted work on the hot path.
+    let mut ids = if q.knn.is_some() && q.root == Node::All && !restricted {
+        Vec::new()
+    } else {
+        ev.eval(&q.root, false)?
+    };
     if let Some(keys) = req.in_keys {
         let wanted = sort_dedup(
             keys.iter()
