@@ -49,6 +49,8 @@ pub struct Session {
     /// True while EXEC runs queued commands: blocking commands must then
     /// behave as if their timeout had expired, as in Redis.
     pub in_exec: bool,
+    /// Commands run by `redis.call` from a script (MONITOR shows `lua`).
+    pub from_script: bool,
     /// True while a blocked client re-runs its command after a wake-up:
     /// keys of the wrong type then count as not ready instead of failing.
     pub woken: bool,
@@ -118,6 +120,7 @@ impl Session {
             no_evict: false,
             block: None,
             in_exec: false,
+            from_script: false,
             woken: false,
             watched: Vec::new(),
             watch_dirty: Default::default(),

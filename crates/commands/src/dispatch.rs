@@ -387,7 +387,11 @@ fn feed_monitors(
         us / 1_000_000,
         us % 1_000_000,
         session.db,
-        session.handle.addr
+        if session.from_script {
+            "lua"
+        } else {
+            session.handle.addr.as_str()
+        }
     )
     .into_bytes();
     for (i, a) in args.iter().enumerate() {

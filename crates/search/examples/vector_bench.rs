@@ -18,7 +18,7 @@
 
 use std::time::Instant;
 
-use quiver_search::vector::{new_index, QueryOpts, VectorIndex, VectorParams};
+use quiver_search::vector::{new_index, QueryOpts, VectorParams};
 
 /// A matrix file: (rows, dim, row-major values).
 fn read_matrix(path: &str) -> Result<(usize, usize, Vec<u8>), String> {

@@ -370,6 +370,7 @@ fn script_session(ctx: &Ctx<'_>) -> Session {
     s.db = ctx.session.db;
     s.user = ctx.session.user.clone();
     s.in_exec = true;
+    s.from_script = true;
     s.acl_user = ctx.session.acl_user.clone();
     s.acl_epoch = ctx.session.acl_epoch;
     s.acl_unrestricted = ctx.session.acl_unrestricted;

@@ -111,10 +111,13 @@ fn parse_reducer(args: &Args<'_>, i: usize) -> Result<(Reducer, usize), CmdError
         )));
     }
     let mut next = i + 3 + n;
+    // RediSearch names an unaliased reducer after its function and all its
+    // arguments: `__generated_aliasquantileprice,0.5`.
     let field_part: String = rargs
-        .first()
-        .map(|a| a.trim_start_matches('@').to_string())
-        .unwrap_or_default();
+        .iter()
+        .map(|a| a.trim_start_matches('@'))
+        .collect::<Vec<_>>()
+        .join(",");
     let mut name = format!("__generated_alias{func}{field_part}");
     if args.try_get(next).is_some_and(|a| eq_ic(a, "AS")) {
         let Some(a) = args.try_get(next + 1) else {

@@ -94,6 +94,45 @@ const SWEEP_CHUNK: usize = 2048;
 const MAX_LEVEL: usize = 15;
 /// Tombstones tolerated before a sweep: max(this, live / 10).
 const SWEEP_MIN: usize = 64;
+/// Stands for the node being inserted inside a [`Plan`] (its slot is only
+/// known when the plan is applied). Never a real slot: slots are < 2^32 - 1
+/// because a graph that large would not fit in memory with its vectors.
+const NEW_SLOT: u32 = u32::MAX;
+
+/// An insert's effect on the graph, computed under the read lock.
+#[derive(Default)]
+struct Plan {
+    /// By layer, 0 up to min(level, max_level).
+    layers: Vec<LayerPlan>,
+}
+
+struct LayerPlan {
+    /// The new node's neighbours.
+    own: Vec<u32>,
+    /// For each of them: `None` = append the new node (room left), or the
+    /// whole re-selected list (may contain [`NEW_SLOT`]).
+    updates: Vec<(u32, Option<Vec<u32>>)>,
+}
+
+/// Hints the CPU to start loading the first `bytes` (at most 4 cache
+/// lines; the hardware prefetcher follows the rest) at `p` into L1.
+#[inline(always)]
+fn prefetch<T>(p: *const T, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = p as *const i8;
+        let mut off = 0;
+        while off < bytes.min(256) {
+            // SAFETY: a prefetch is only a hint: it never faults and has no
+            // architectural effect, whatever the address.
+            unsafe { _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0) };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, bytes);
+}
 
 pub struct HnswIndex<T: Scalar> {
     shared: Arc<Shared<T>>,
@@ -107,13 +146,18 @@ struct Shared<T: Scalar> {
     fresh: RwLock<Fresh<T>>,
     graph: RwLock<Graph<T>>,
     /// Serialises whoever applies operations to the graph (the worker, or
-    /// writers themselves if the worker thread could not be started).
-    apply: Mutex<()>,
+    /// writers themselves if the worker thread could not be started), and
+    /// holds the level generator they draw from. Being the only mutator
+    /// is what lets an insert be planned under the graph's *read* lock and
+    /// applied under a short write lock: nothing else can change the graph
+    /// in between.
+    apply: Mutex<SmallRng>,
     signal: Mutex<Signal>,
     wake: Condvar,
     idle: Condvar,
-    /// Reusable visited sets for queries.
-    visited: Mutex<Vec<Visited>>,
+    /// Reusable query scratch (visited marks, heaps), so a query does not
+    /// allocate them.
+    visited: Mutex<Vec<Scratch>>,
 }
 
 #[derive(Default)]
@@ -139,6 +183,21 @@ struct Fresh<T> {
     seq: u64,
     /// Ids that logically have a vector (graph or pending), for `len`.
     present: HashSet<DocId>,
+}
+
+/// Everything a beam search needs besides the graph, kept between
+/// searches (per worker, and pooled for queries) so the hot loop never
+/// allocates.
+#[derive(Default)]
+struct Scratch {
+    vis: Visited,
+    /// Candidates to expand, nearest first.
+    cand: BinaryHeap<Reverse<Scored>>,
+    /// The best `ef` so far, farthest on top.
+    res: BinaryHeap<Scored>,
+    /// Unvisited neighbours of the node being expanded: collected first so
+    /// their vectors can be prefetched before any distance is computed.
+    nbuf: Vec<u32>,
 }
 
 /// Epoch-stamped visited marks: reset is O(1) instead of clearing.
@@ -200,7 +259,6 @@ struct Graph<T: Scalar> {
     entry: Option<u32>,
     max_level: usize,
     live: usize,
-    rng: SmallRng,
 }
 
 impl<T: Scalar> Graph<T> {
@@ -225,7 +283,6 @@ impl<T: Scalar> Graph<T> {
             entry: None,
             max_level: 0,
             live: 0,
-            rng: SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15),
         }
     }
 
@@ -282,10 +339,16 @@ impl<T: Scalar> Graph<T> {
         list[1..1 + n].copy_from_slice(&nb[..n]);
     }
 
-    fn random_level(&mut self) -> usize {
+    fn random_level(&self, rng: &mut SmallRng) -> usize {
         // 1 - [0, 1) is in (0, 1], so ln is finite.
-        let u: f64 = 1.0 - self.rng.gen::<f64>();
+        let u: f64 = 1.0 - rng.gen::<f64>();
         ((-u.ln() * self.ml).floor() as usize).min(MAX_LEVEL)
+    }
+
+    /// Start of slot `s`'s vector, for prefetching (never dereferenced).
+    #[inline]
+    fn vector_ptr(&self, s: u32) -> *const T {
+        self.data.as_ptr().wrapping_add(s as usize * self.dim)
     }
 
     fn alloc(&mut self, id: DocId, v: &[T], level: usize) -> u32 {
@@ -340,7 +403,6 @@ impl<T: Scalar> Graph<T> {
             entry: None,
             max_level: 0,
             live: 0,
-            rng: g.rng.clone(),
         }
     }
 
@@ -397,11 +459,18 @@ impl<T: Scalar> Graph<T> {
         ef: usize,
         l: usize,
         admit: impl Fn(u32) -> bool,
-        vis: &mut Visited,
+        sc: &mut Scratch,
     ) -> Vec<Scored> {
+        let Scratch {
+            vis,
+            cand,
+            res,
+            nbuf,
+        } = sc;
         vis.reset(self.slots());
-        let mut cand: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
-        let mut res: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
+        cand.clear();
+        res.clear();
+        let vec_bytes = self.dim * std::mem::size_of::<T>();
         for &e in eps {
             if vis.insert(e.id) {
                 cand.push(Reverse(e));
@@ -417,10 +486,17 @@ impl<T: Scalar> Graph<T> {
             if res.len() >= ef && res.peek().is_some_and(|w| c.dist > w.dist) {
                 break;
             }
+            // Gather the unvisited neighbours and start fetching their
+            // vectors (scattered over the data array: this is where a
+            // search waits on memory) before computing the first distance.
+            nbuf.clear();
             for &n in self.links(c.id, l) {
-                if !vis.insert(n) {
-                    continue;
+                if vis.insert(n) {
+                    nbuf.push(n);
+                    prefetch(self.vector_ptr(n), vec_bytes);
                 }
+            }
+            for &n in nbuf.iter() {
                 let d = self.dist.eval(q, self.vector(n));
                 let full = res.len() >= ef;
                 if !full || res.peek().is_some_and(|w| d < w.dist) {
@@ -435,7 +511,9 @@ impl<T: Scalar> Graph<T> {
                 }
             }
         }
-        res.into_sorted_vec()
+        let mut out: Vec<Scored> = res.drain().collect();
+        out.sort_unstable();
+        out
     }
 
     /// The neighbour-selection heuristic: walk candidates nearest first and
@@ -443,15 +521,26 @@ impl<T: Scalar> Graph<T> {
     /// already kept, which spreads links over directions instead of
     /// clustering them. `cands` is ascending by distance to the base.
     fn select(&self, cands: &[Scored], m: usize) -> Vec<u32> {
+        self.select_with(cands, m, |s| self.vector(s))
+    }
+
+    /// [`Self::select`] with a vector lookup that can also resolve
+    /// [`NEW_SLOT`] (a node being planned, not yet in the graph).
+    fn select_with<'a>(
+        &'a self,
+        cands: &[Scored],
+        m: usize,
+        vec_of: impl Fn(u32) -> &'a [T],
+    ) -> Vec<u32> {
         let mut out: Vec<u32> = Vec::with_capacity(m);
         for c in cands {
             if out.len() >= m {
                 break;
             }
-            let vc = self.vector(c.id);
+            let vc = vec_of(c.id);
             if out
                 .iter()
-                .all(|&r| self.dist.eval(vc, self.vector(r)) >= c.dist)
+                .all(|&r| self.dist.eval(vc, vec_of(r)) >= c.dist)
             {
                 out.push(c.id);
             }
@@ -484,36 +573,86 @@ impl<T: Scalar> Graph<T> {
         self.set_links(n, l, &sel);
     }
 
-    fn insert(&mut self, id: DocId, v: &[T], vis: &mut Visited) {
-        self.remove(id);
-        let level = self.random_level();
-        let slot = self.alloc(id, v, level);
+    /// Everything inserting `v` (as `id`, at `level`) will change, computed
+    /// under the read lock: the beam searches and neighbour selection, which
+    /// are nearly all of an insert's cost, run while queries keep reading
+    /// the graph. Valid until the graph changes; only the applier (who holds
+    /// `Shared::apply`) changes it, and it applies the plan right away.
+    fn plan_insert(&self, id: DocId, v: &[T], level: usize, sc: &mut Scratch) -> Plan {
         let Some(entry) = self.entry else {
-            self.entry = Some(slot);
-            self.max_level = level;
-            return;
+            return Plan::default();
         };
+        // A replaced vector's old slot is about to become a tombstone: it
+        // is neither linked to nor kept in neighbour lists.
+        let old = self.slot_of.get(&id).copied();
+        let live = |s: u32| Some(s) != old && self.is_live(s);
         let mut cur = Scored::new(self.dist.eval(v, self.vector(entry)), entry);
         for l in (level + 1..=self.max_level).rev() {
             cur = self.greedy(v, cur, l);
         }
+        let vec_of = |s: u32| if s == NEW_SLOT { v } else { self.vector(s) };
+        let top = level.min(self.max_level);
+        let mut layers: Vec<LayerPlan> = Vec::with_capacity(top + 1);
         let mut eps = vec![cur];
-        for l in (0..=level.min(self.max_level)).rev() {
-            let w = self.search_layer(
-                v,
-                &eps,
-                self.ef_construction,
-                l,
-                |s| s != slot && self.is_live(s),
-                vis,
-            );
-            let nb = self.select(&w, self.m);
-            self.set_links(slot, l, &nb);
-            for &n in &nb {
-                self.add_link(n, slot, l);
-            }
+        for l in (0..=top).rev() {
+            let w = self.search_layer(v, &eps, self.ef_construction, l, live, sc);
+            let own = self.select(&w, self.m);
+            let max = self.max_links(l);
+            let updates = own
+                .iter()
+                .map(|&n| {
+                    let cur = self.links(n, l);
+                    if cur.len() < max {
+                        return (n, None);
+                    }
+                    let vn = self.vector(n);
+                    let mut cands: Vec<Scored> = cur
+                        .iter()
+                        .copied()
+                        .filter(|&x| live(x))
+                        .map(|x| Scored::new(self.dist.eval(vn, self.vector(x)), x))
+                        .collect();
+                    cands.push(Scored::new(self.dist.eval(vn, v), NEW_SLOT));
+                    cands.sort_unstable();
+                    (n, Some(self.select_with(&cands, max, vec_of)))
+                })
+                .collect();
+            layers.push(LayerPlan { own, updates });
             if !w.is_empty() {
                 eps = w;
+            }
+        }
+        // Built top-down; index by layer.
+        layers.reverse();
+        Plan { layers }
+    }
+
+    /// Applies a plan from [`Self::plan_insert`] (write lock: only copies
+    /// and link writes happen here).
+    fn apply_insert(&mut self, id: DocId, v: &[T], level: usize, plan: Plan) {
+        self.remove(id);
+        let slot = self.alloc(id, v, level);
+        let Some(entry) = self.entry else {
+            // Empty graph (or it was emptied by replacing its only vector).
+            self.entry = Some(slot);
+            self.max_level = level;
+            return;
+        };
+        for (l, lp) in plan.layers.iter().enumerate() {
+            self.set_links(slot, l, &lp.own);
+            for (n, update) in &lp.updates {
+                match update {
+                    None => self.add_link(*n, slot, l),
+                    Some(list) => {
+                        let max = self.max_links(l);
+                        let row = self.list_mut(*n, l);
+                        let len = list.len().min(max);
+                        row[0] = len as u32;
+                        for (dst, &x) in row[1..=len].iter_mut().zip(list) {
+                            *dst = if x == NEW_SLOT { slot } else { x };
+                        }
+                    }
+                }
             }
         }
         let entry_dead = !self.is_live(entry);
@@ -682,11 +821,11 @@ impl<T: Scalar> Shared<T> {
         over
     }
 
-    fn take_visited(&self) -> Visited {
+    fn take_visited(&self) -> Scratch {
         self.visited.lock().pop().unwrap_or_default()
     }
 
-    fn put_visited(&self, v: Visited) {
+    fn put_visited(&self, v: Scratch) {
         let mut pool = self.visited.lock();
         if pool.len() < 16 {
             pool.push(v);
@@ -695,8 +834,8 @@ impl<T: Scalar> Shared<T> {
 
     /// Applies pending operations to the graph until the buffer is empty
     /// (or the index is being dropped).
-    fn drain(&self, vis: &mut Visited) {
-        let _apply = self.apply.lock();
+    fn drain(&self, sc: &mut Scratch) {
+        let mut rng = self.apply.lock();
         loop {
             if self.signal.lock().stop {
                 return;
@@ -725,10 +864,16 @@ impl<T: Scalar> Shared<T> {
                 return;
             }
             for (id, _, v) in &batch {
-                let mut g = self.graph.write();
                 match v {
-                    Some(v) => g.insert(*id, v, vis),
-                    None => g.remove(*id),
+                    Some(v) => {
+                        let (level, plan) = {
+                            let g = self.graph.read();
+                            let level = g.random_level(&mut *rng);
+                            (level, g.plan_insert(*id, v, level, sc))
+                        };
+                        self.graph.write().apply_insert(*id, v, level, plan);
+                    }
+                    None => self.graph.write().remove(*id),
                 }
             }
             {
@@ -769,7 +914,7 @@ impl<T: Scalar> Shared<T> {
     }
 
     fn worker_main(self: Arc<Self>) {
-        let mut vis = Visited::default();
+        let mut sc = Scratch::default();
         loop {
             {
                 let mut sig = self.signal.lock();
@@ -782,7 +927,7 @@ impl<T: Scalar> Shared<T> {
                 sig.pending = false;
                 sig.busy = true;
             }
-            self.drain(&mut vis);
+            self.drain(&mut sc);
             self.signal.lock().busy = false;
             self.idle.notify_all();
         }
@@ -807,7 +952,7 @@ impl<T: Scalar> HnswIndex<T> {
                 seq: 0,
                 present: HashSet::new(),
             }),
-            apply: Mutex::new(()),
+            apply: Mutex::new(SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15)),
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
             idle: Condvar::new(),
@@ -827,8 +972,7 @@ impl<T: Scalar> HnswIndex<T> {
         if self.worker.is_some() {
             self.shared.notify();
         } else {
-            let mut vis = Visited::default();
-            self.shared.drain(&mut vis);
+            self.shared.drain(&mut Scratch::default());
         }
     }
 
@@ -923,9 +1067,9 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
             g.exact(&q, filter, usable, |s| top.push(s));
         } else if let Some(ep) = g.descend(&q, 0) {
             let ef = opts.ef_runtime.unwrap_or(sh.params.ef_runtime).max(k);
-            let mut vis = sh.take_visited();
-            let found = g.search_layer(&q, &[ep], ef, 0, usable, &mut vis);
-            sh.put_visited(vis);
+            let mut sc = sh.take_visited();
+            let found = g.search_layer(&q, &[ep], ef, 0, usable, &mut sc);
+            sh.put_visited(sc);
             if found.len() < k && found.len() < g.count_usable(filter, usable) {
                 // The reachable graph held fewer usable vectors than exist.
                 g.exact(&q, filter, usable, |s| top.push(s));
@@ -975,9 +1119,10 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
             let eps = opts.epsilon.unwrap_or(sh.params.epsilon).max(0.0);
             let boundary = radius * (1.0 + eps);
             let ef = opts.ef_runtime.unwrap_or(sh.params.ef_runtime).max(10);
-            let mut vis = sh.take_visited();
-            let seeds = g.search_layer(&q, &[ep], ef, 0, |s| g.is_live(s), &mut vis);
+            let mut sc = sh.take_visited();
+            let seeds = g.search_layer(&q, &[ep], ef, 0, |s| g.is_live(s), &mut sc);
             // Flood layer 0 through everything within the boundary.
+            let vis = &mut sc.vis;
             vis.reset(g.slots());
             let mut stack: Vec<Scored> = Vec::new();
             for s in seeds {
@@ -998,7 +1143,7 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
                     }
                 }
             }
-            sh.put_visited(vis);
+            sh.put_visited(sc);
         }
         Ok(to_results(out))
     }
@@ -1018,7 +1163,7 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
             }
             if self.worker.is_none() {
                 drop(sig);
-                self.shared.drain(&mut Visited::default());
+                self.shared.drain(&mut Scratch::default());
                 continue;
             }
             self.shared
