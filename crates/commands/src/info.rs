@@ -377,7 +377,12 @@ fn memory_section(out: &mut String, s: &ServerState) {
     field!(out, "number_of_libraries", "{}", lua.libraries);
     field!(out, "used_memory_vm_functions", "{}", lua.vm_functions);
     field!(out, "used_memory_vm_total", "{vm_total}");
-    field!(out, "used_memory_vm_total_human", "{}", human_bytes(vm_total));
+    field!(
+        out,
+        "used_memory_vm_total_human",
+        "{}",
+        human_bytes(vm_total)
+    );
     field!(out, "used_memory_functions", "{}", lua.functions_bytes);
     field!(out, "used_memory_scripts", "{scripts}");
     field!(out, "used_memory_scripts_human", "{}", human_bytes(scripts));

@@ -80,10 +80,10 @@ fn watch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .watches
             .watch(db, key, ctx.session.id, &ctx.session.watch_dirty);
         ctx.session.watched.push((db, key.to_vec(), existed));
-        ctx.session
-            .handle
-            .watching
-            .store(ctx.session.watched.len(), std::sync::atomic::Ordering::Relaxed);
+        ctx.session.handle.watching.store(
+            ctx.session.watched.len(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
     ctx.reply.ok();
     Ok(())

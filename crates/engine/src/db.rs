@@ -922,7 +922,10 @@ mod tests {
             let mut view = db.lock_all(&stats, 1_000);
             for i in 0..200 {
                 let exp = if i < 3 { 5_000 + i } else { 0 };
-                view.insert(format!("k{i}").as_bytes(), Entry::with_expire(Value::Int(i as i64), exp));
+                view.insert(
+                    format!("k{i}").as_bytes(),
+                    Entry::with_expire(Value::Int(i as i64), exp),
+                );
             }
         }
         let mut keys = std::collections::HashSet::new();
@@ -932,7 +935,11 @@ mod tests {
             });
             assert!((1..=5).contains(&n));
         }
-        assert!(keys.len() > 100, "sampling reaches most keys: {}", keys.len());
+        assert!(
+            keys.len() > 100,
+            "sampling reaches most keys: {}",
+            keys.len()
+        );
         let mut vol = std::collections::HashSet::new();
         for _ in 0..100 {
             db.sample(5, true, |c| {
@@ -974,7 +981,11 @@ mod tests {
         for _ in 0..50 {
             view.get(b"k");
         }
-        assert_eq!(view.lfu_counter(b"k"), Some(crate::evict::LFU_INIT), "LRU mode");
+        assert_eq!(
+            view.lfu_counter(b"k"),
+            Some(crate::evict::LFU_INIT),
+            "LRU mode"
+        );
         stats.lfu.enabled.store(true, Ordering::Relaxed);
         stats.lfu.log_factor.store(0, Ordering::Relaxed);
         for _ in 0..50 {

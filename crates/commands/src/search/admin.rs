@@ -259,7 +259,12 @@ pub fn ft_config(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             return Err(search_err("Invalid option"));
         };
         // Numeric options take numbers only.
-        if default.parse::<i64>().is_ok() && std::str::from_utf8(args.get(3)).ok().and_then(|v| v.parse::<i64>().ok()).is_none() {
+        if default.parse::<i64>().is_ok()
+            && std::str::from_utf8(args.get(3))
+                .ok()
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_none()
+        {
             return Err(search_err(format!(
                 "Invalid value for argument `{name}`: Could not convert argument to expected type"
             )));

@@ -310,7 +310,11 @@ fn lookup(ctx: &Ctx<'_>, row: &mut Row, name: &str, path_of: &dyn Fn(&str) -> St
     if row.doc.is_none() {
         row.doc = Some(load_doc(ctx, &key, &[&path]).unwrap_or_default());
     } else if path.starts_with('$')
-        && !row.doc.iter().flatten().any(|(f, _)| f.as_slice() == path.as_bytes())
+        && !row
+            .doc
+            .iter()
+            .flatten()
+            .any(|(f, _)| f.as_slice() == path.as_bytes())
     {
         // A JSON path not loaded yet.
         if let Some(more) = load_doc(ctx, &key, &[&path]) {

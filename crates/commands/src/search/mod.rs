@@ -221,7 +221,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Searches the index with a textual query",
         query::ft_search
     ),
-    ft!("ft.get", 3, READ, "Returns the fields of a document", query::ft_get),
+    ft!(
+        "ft.get",
+        3,
+        READ,
+        "Returns the fields of a document",
+        query::ft_get
+    ),
     ft!(
         "ft.mget",
         -3,

@@ -582,7 +582,6 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-
 /// Writes a document's fields as a flat array, or a null if it is gone.
 fn write_doc(ctx: &mut Ctx<'_>, key: &[u8]) {
     match load_doc(ctx, key, &[]) {
