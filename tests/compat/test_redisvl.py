@@ -21,7 +21,7 @@ from redisvl.extensions.router import Route, SemanticRouter
 from redisvl.index import SearchIndex
 from redisvl.query import CountQuery, FilterQuery, TextQuery, VectorQuery, VectorRangeQuery
 from redisvl.query.filter import Num, Tag
-from redisvl.utils.vectorize import CustomTextVectorizer
+from redisvl.utils.vectorize import CustomVectorizer
 
 DIM = 64
 
@@ -55,7 +55,7 @@ def client(server):
 
 @pytest.fixture
 def vectorizer():
-    return CustomTextVectorizer(embed=embed, embed_many=embed_many)
+    return CustomVectorizer(embed=embed, embed_many=embed_many)
 
 
 SCHEMA = {

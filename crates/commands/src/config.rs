@@ -540,6 +540,9 @@ pub struct Hot {
     pub slowlog_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicUsize,
     pub latency_threshold: AtomicU64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`) in ms: the script
+    /// gate reads it on every pass while a script runs, so no name lookup.
+    pub busy_reply_threshold: AtomicU64,
     pub hz: AtomicU64,
     pub protected_mode: AtomicBool,
     pub active_expire_effort: AtomicU64,
@@ -624,6 +627,7 @@ impl Config {
                 slowlog_slower_than: AtomicI64::new(10000),
                 slowlog_max_len: AtomicUsize::new(128),
                 latency_threshold: AtomicU64::new(0),
+                busy_reply_threshold: AtomicU64::new(5000),
                 hz: AtomicU64::new(10),
                 protected_mode: AtomicBool::new(true),
                 active_expire_effort: AtomicU64::new(1),
@@ -775,6 +779,9 @@ impl Config {
             "latency-monitor-threshold" => {
                 h.latency_threshold.store(num() as u64, Ordering::Relaxed)
             }
+            "busy-reply-threshold" => h
+                .busy_reply_threshold
+                .store(num().max(0) as u64, Ordering::Relaxed),
             "hz" => h.hz.store(num().clamp(1, 500) as u64, Ordering::Relaxed),
             "protected-mode" => h.protected_mode.store(v == "yes", Ordering::Relaxed),
             "active-expire-effort" => h
