@@ -10,9 +10,13 @@
 //! - **Graph** (`Graph`): vectors in one contiguous `Vec<T>` by slot, layer-0
 //!   links in one flat array (`m0 + 1` words per slot: count, then
 //!   neighbours), upper-layer links per slot. One `RwLock`: queries share it.
-//! - **Worker**: one thread per index drains the fresh buffer into the graph,
-//!   taking the graph's write lock once per operation, so queries interleave
-//!   with a bulk load. It exits when the index is dropped.
+//! - **Worker**: one thread per index drains the fresh buffer into the graph.
+//!   An insert is *planned* under the graph's read lock (the beam searches
+//!   and neighbour selection: nearly all of its cost) and *applied* under a
+//!   write lock held only for copying the vector and writing link lists, so
+//!   queries keep running during a bulk load instead of queueing behind each
+//!   insert. The plan stays valid because the worker is the graph's only
+//!   mutator. It exits when the index is dropped.
 //!
 //! # Consistency
 //! The worker moves an operation in three steps: copy it out of the fresh
@@ -538,10 +542,7 @@ impl<T: Scalar> Graph<T> {
                 break;
             }
             let vc = vec_of(c.id);
-            if out
-                .iter()
-                .all(|&r| self.dist.eval(vc, vec_of(r)) >= c.dist)
-            {
+            if out.iter().all(|&r| self.dist.eval(vc, vec_of(r)) >= c.dist) {
                 out.push(c.id);
             }
         }
@@ -868,7 +869,7 @@ impl<T: Scalar> Shared<T> {
                     Some(v) => {
                         let (level, plan) = {
                             let g = self.graph.read();
-                            let level = g.random_level(&mut *rng);
+                            let level = g.random_level(&mut rng);
                             (level, g.plan_insert(*id, v, level, sc))
                         };
                         self.graph.write().apply_insert(*id, v, level, plan);
