@@ -16,8 +16,11 @@ fn wait_busy(con: &mut redis::Connection) -> String {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if let Err(e) = cmd(con, &["PING"]) {
-            let text =
-                format!("{}", e.code().unwrap_or_default()) + " " + e.detail().unwrap_or_default();
+            let text = format!(
+                "{} {}",
+                e.code().unwrap_or_default(),
+                e.detail().unwrap_or_default()
+            );
             if text.starts_with("BUSY") {
                 return text;
             }
@@ -238,4 +241,127 @@ fn pcall_of_redis_call_returns_the_error_string() {
             && e.ends_with(", on @user_script:3."),
         "{e}"
     );
+}
+
+/// Loops forever when ARGV[1] is "spin", returns at once otherwise: the
+/// first calls mark it fast (so later calls run inline on the connection's
+/// thread), then a spinning call must still be movable to the script
+/// thread, where -BUSY and SCRIPT KILL reach it.
+const MAYBE_SPIN: &str =
+    "if ARGV[1] == 'spin' then local i = 0 while true do i = i + 1 end end return 'quick'";
+
+#[test]
+fn script_that_was_fast_before_can_still_be_killed() {
+    let srv = server_with(&[("busy-reply-threshold", "100")]);
+    let mut runner = client(&srv);
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(MAYBE_SPIN)
+        .query(&mut runner)
+        .unwrap();
+    for _ in 0..3 {
+        let r: String = redis::cmd("EVALSHA")
+            .arg(&sha)
+            .arg(0)
+            .arg("x")
+            .query(&mut runner)
+            .unwrap();
+        assert_eq!(r, "quick");
+    }
+    let sha2 = sha.clone();
+    let slow = thread::spawn(move || err(&mut runner, &["EVALSHA", &sha2, "0", "spin"]));
+    let mut other = client(&srv);
+    assert!(wait_busy(&mut other).contains("You can only call SCRIPT KILL"));
+    let ok: String = redis::cmd("SCRIPT").arg("KILL").query(&mut other).unwrap();
+    assert_eq!(ok, "OK");
+    let msg = slow.join().unwrap();
+    assert!(
+        msg.starts_with(&format!(
+            "ERR Script killed by user with SCRIPT KILL... script: {sha}"
+        )),
+        "{msg}"
+    );
+    // Killed runs count as slow: the next quick call still works.
+    let r: String = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(0)
+        .arg("x")
+        .query(&mut other)
+        .unwrap();
+    assert_eq!(r, "quick");
+}
+
+#[test]
+fn function_that_was_fast_before_can_still_be_killed() {
+    let srv = server_with(&[("busy-reply-threshold", "100")]);
+    let mut con = client(&srv);
+    let lib = format!(
+        "#!lua name=maybe\nredis.register_function('maybe', function(keys, args) \
+         {} end)",
+        MAYBE_SPIN.replace("ARGV", "args")
+    );
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut con)
+        .unwrap();
+    for _ in 0..3 {
+        let r: String = redis::cmd("FCALL")
+            .arg("maybe")
+            .arg(0)
+            .arg("x")
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(r, "quick");
+    }
+    let slow = thread::spawn(move || err(&mut con, &["FCALL", "maybe", "0", "spin"]));
+    let mut other = client(&srv);
+    assert!(wait_busy(&mut other).contains("You can only call FUNCTION KILL"));
+    let ok: String = redis::cmd("FUNCTION")
+        .arg("KILL")
+        .query(&mut other)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    let msg = slow.join().unwrap();
+    assert!(
+        msg.starts_with("ERR Script killed by user with FUNCTION KILL..."),
+        "{msg}"
+    );
+}
+
+/// A run restarted on the script thread (it outgrew the inline budget)
+/// draws the same `math.random` numbers as one that ran there directly:
+/// the restart is invisible.
+#[test]
+fn restarted_run_repeats_its_random_numbers() {
+    // Spins ~a few ms (well past the inline budget) but ends by itself.
+    let body = "local r = math.random(1000000000) \
+                if ARGV[1] == 'spin' then local i = 0 while i < 3000000 do i = i + 1 end end \
+                return r";
+    let draws = |args: &[&str]| -> Vec<i64> {
+        let srv = server();
+        let mut con = client(&srv);
+        let sha: String = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(body)
+            .query(&mut con)
+            .unwrap();
+        args.iter()
+            .map(|a| {
+                redis::cmd("EVALSHA")
+                    .arg(&sha)
+                    .arg(0)
+                    .arg(*a)
+                    .query(&mut con)
+                    .unwrap()
+            })
+            .collect()
+    };
+    // Fresh servers start from the same rand48 state: "x x spin" moves
+    // the third run (fast twice, then inline and too slow); "x x x" never
+    // spins. The numbers drawn must be the same.
+    let moved = draws(&["x", "x", "spin", "x"]);
+    let plain = draws(&["x", "x", "x", "x"]);
+    assert_eq!(moved, plain);
+    assert_ne!(moved[0], moved[1]);
 }

@@ -12,8 +12,10 @@
 //! payload never carries compiled Lua.
 
 use super::lua_vm::{RunSpec, Vm};
-use super::{kill, split_keys, submit, Job, RunFlags, Target};
-use crate::context::Ctx;
+use super::{
+    can_defer, defer, key_views, kill, num_keys, run_inline, ArgRef, Ran, RunFlags, TargetRef,
+};
+use crate::context::{Ctx, Session};
 use crate::error::{CmdError, CmdResult};
 use crate::spec::{acl, flag, CommandSpec, NO_KEYS};
 use crate::state::ServerState;
@@ -22,6 +24,7 @@ use mlua::{Function, MultiValue, Table, Value};
 use parking_lot::Mutex;
 use quiver_resp::{Args, ReplyBuf};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// One registered function.
@@ -32,6 +35,9 @@ struct FnInfo {
     flags: Vec<String>,
     no_writes: bool,
     func: Function,
+    /// How long its last run took (a [`super::speed`] value): decides
+    /// whether FCALL runs it inline or on the script thread.
+    speed: std::sync::atomic::AtomicU8,
 }
 
 struct Library {
@@ -172,7 +178,14 @@ fn new_engine(flags: Arc<RunFlags>) -> mlua::Result<Engine> {
             return Ok((Value::Nil, Some("ERR Function already exists in the library".into())));
         }
         let no_writes = flags.iter().any(|f| f == "no-writes");
-        list.push(FnInfo { name, description, flags, no_writes, func });
+        list.push(FnInfo {
+            name,
+            description,
+            flags,
+            no_writes,
+            func,
+            speed: std::sync::atomic::AtomicU8::new(super::speed::UNKNOWN),
+        });
         Ok((Value::Nil, None))
     })?;
     let register = vm.checked("register_function", register, false)?;
@@ -678,56 +691,58 @@ pub(super) fn fcall_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ro: bool) -> CmdResult {
-    let name = String::from_utf8_lossy(args.get(1)).to_string();
-    let no_writes = {
+    let name = std::str::from_utf8(args.get(1)).unwrap_or("");
+    let (no_writes, speed) = {
         let fns = ctx.server.scripting.functions.lock();
         let f = fns
-            .find(&name)
+            .find(name)
             .ok_or_else(|| CmdError::err("Function not found"))?;
-        f.no_writes
+        (f.no_writes, f.speed.load(Ordering::Relaxed))
     };
     if parse_i64(args.get(2)).is_err() {
         return Err(CmdError::err("Bad number of keys provided"));
     }
-    let (keys, argv) = split_keys(&args)?;
+    let n = num_keys(&args)?;
     if ro && !no_writes {
         return Err(CmdError::err(
             "Can not execute a script with write flag using *_ro command.",
         ));
     }
-    let job = Job {
-        target: Target::Function(name),
-        keys,
-        argv,
-        read_only: no_writes,
-        session: super::script_session(ctx),
-        proto: ctx.reply.proto,
-    };
-    submit(ctx, job, true);
+    let (keys, argv) = key_views(&args, n);
+    let target = TargetRef::Function(name);
+    if can_defer(ctx) && speed != super::speed::FAST {
+        defer(ctx, target, keys, argv, no_writes, true);
+    } else {
+        run_inline(ctx, target, keys, argv, no_writes, true);
+    }
     Ok(())
 }
 
-/// Runs function `name` for `job`.
-pub(super) fn run(server: &ServerState, job: &mut Job, name: &str, reply: &mut ReplyBuf) {
-    let flags = server.scripting.flags.clone();
+/// Runs function `name` once and records its speed.
+pub(super) fn run(
+    server: &ServerState,
+    name: &str,
+    keys: ArgRef<'_>,
+    argv: ArgRef<'_>,
+    read_only: bool,
+    session: &mut Session,
+    reply: &mut ReplyBuf,
+) -> Ran {
+    let flags = &server.scripting.flags;
     let fns = server.scripting.functions.lock();
     let (Some(engine), Some(f)) = (fns.engine.as_ref(), fns.find(name)) else {
         reply.error("ERR Function not found");
-        return;
+        return Ran::Done;
     };
     let spec = RunSpec {
         name,
-        read_only: job.read_only,
+        read_only,
         is_function: true,
     };
-    engine.vm.run(
-        server,
-        &mut job.session,
-        &flags,
-        &f.func,
-        &job.keys,
-        &job.argv,
-        &spec,
-        reply,
-    );
+    let ran = engine
+        .vm
+        .run(server, session, flags, &f.func, keys, argv, &spec, reply);
+    f.speed
+        .store(super::speed_of(flags, ran), Ordering::Relaxed);
+    ran
 }

@@ -9,9 +9,7 @@
 
 use super::lua_vm::Vm;
 use mlua::{Lua, MultiValue, Table, Value};
-use parking_lot::Mutex;
 use quiver_resp::format_g;
-use std::sync::Arc;
 
 pub fn install(vm: &Vm) -> mlua::Result<()> {
     install_bit(vm)?;
@@ -503,9 +501,13 @@ impl Parser<'_> {
 
 /// POSIX rand48 (what Redis's own `redisLrand48` implements), so
 /// `math.random` gives the sequence Redis gives for the same seed.
-struct Rand48(u64);
+pub(crate) struct Rand48(pub(crate) u64);
 
 impl Rand48 {
+    /// The rand48 state before any seeding (POSIX's default), which is
+    /// where Redis 7.0 starts: it no longer reseeds per script.
+    pub(crate) const INITIAL: Rand48 = Rand48(0x1234_ABCD_330E);
+
     fn seed(&mut self, s: i32) {
         self.0 = (((s as u32 as u64) << 16) | 0x330E) & 0xFFFF_FFFF_FFFF;
     }
@@ -517,9 +519,7 @@ impl Rand48 {
 
 fn install_random(vm: &Vm) -> mlua::Result<()> {
     let lua = &vm.lua;
-    // The rand48 state before any seeding (POSIX's default), which is where
-    // Redis 7.0 starts: it no longer reseeds per script.
-    let state = Arc::new(Mutex::new(Rand48(0x1234_ABCD_330E)));
+    let state = vm.rand.clone();
     let math: Table = vm.globals.raw_get("math")?;
     let st = state.clone();
     math.raw_set(

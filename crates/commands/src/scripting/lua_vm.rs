@@ -20,10 +20,11 @@
 //! suffix Redis 7.0 appends.
 //!
 //! **Interruption.** An instruction-count hook checks the shared kill flag
-//! (SCRIPT KILL / FUNCTION KILL) every 100k instructions.
+//! (SCRIPT KILL / FUNCTION KILL) every 10k instructions, and stops a movable
+//! inline run that outgrew its budget (see the `scripting` module docs).
 
 use super::convert::{lua_to_reply, resp_to_lua};
-use super::RunFlags;
+use super::{ArgRef, Ran, RunFlags, INLINE_BUDGET_US};
 use crate::context::Session;
 use crate::dispatch;
 use crate::registry::registry;
@@ -98,6 +99,12 @@ pub struct Vm {
     bind: Function,
     handler: Function,
     xpcall: Function,
+    /// `math.random`'s rand48 state: saved before a movable inline run and
+    /// put back if that run is restarted, so the restart draws the same
+    /// numbers.
+    pub(crate) rand: Arc<parking_lot::Mutex<super::libs::Rand48>>,
+    /// Runs since the last explicit GC step (see [`Vm::run`]).
+    runs: std::sync::atomic::AtomicU32,
 }
 
 /// How one run is labelled and constrained.
@@ -175,6 +182,8 @@ impl Vm {
             bind,
             handler,
             xpcall,
+            rand: Arc::new(parking_lot::Mutex::new(super::libs::Rand48::INITIAL)),
+            runs: std::sync::atomic::AtomicU32::new(0),
         };
         super::redis_lib::install(&vm, &redis)?;
         super::libs::install(&vm)?;
@@ -191,11 +200,23 @@ impl Vm {
         ] {
             vm.protect(lib)?;
         }
+        // Every 10k instructions (tens of µs): often enough to hold an
+        // inline run to its budget, rare enough to cost nothing measurable.
         let hook_flags = flags.clone();
         vm.lua.set_hook(
-            HookTriggers::new().every_nth_instruction(100_000),
+            HookTriggers::new().every_nth_instruction(10_000),
             move |_, _| {
-                raise_if_killed(&hook_flags)?;
+                let f = &*hook_flags;
+                if f.movable.load(Ordering::Relaxed)
+                    && !f.touched.load(Ordering::Relaxed)
+                    && super::mono_us().saturating_sub(f.run_start_us.load(Ordering::Relaxed))
+                        >= INLINE_BUDGET_US
+                {
+                    // Too slow to hold the connection's thread, and nothing
+                    // observable done yet: stop, to restart off-thread.
+                    f.moved.store(true, Ordering::Release);
+                }
+                raise_if_killed(f)?;
                 Ok(VmState::Continue)
             },
         );
@@ -270,7 +291,9 @@ impl Vm {
     }
 
     /// Runs `f` with `keys`/`argv` (as KEYS/ARGV globals, or as the two
-    /// arguments of a function) and writes its result or error to `reply`.
+    /// arguments of a function) and writes its result or error to `reply`
+    /// — unless the hook stopped a movable run ([`Ran::Moved`]): then
+    /// nothing is written and the caller restarts it elsewhere.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
@@ -278,23 +301,25 @@ impl Vm {
         session: &mut Session,
         flags: &RunFlags,
         f: &Function,
-        keys: &[Vec<u8>],
-        argv: &[Vec<u8>],
+        keys: ArgRef<'_>,
+        argv: ArgRef<'_>,
         spec: &RunSpec<'_>,
         reply: &mut ReplyBuf,
-    ) {
+    ) -> Ran {
         let lua = &self.lua;
+        let movable = flags.movable.load(Ordering::Relaxed);
+        let rand_before = if movable { self.rand.lock().0 } else { 0 };
+        let mut moved = false;
         let res = (|| -> mlua::Result<()> {
-            let keys_t = lua.create_sequence_from(
-                keys.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?;
-            let argv_t = lua.create_sequence_from(
-                argv.iter()
-                    .map(|a| lua.create_string(a))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?;
+            let table = |src: ArgRef<'_>| -> mlua::Result<Table> {
+                let t = lua.create_table_with_capacity(src.len(), 0)?;
+                for i in 0..src.len() {
+                    t.raw_set(i + 1, lua.create_string(src.get(i))?)?;
+                }
+                Ok(t)
+            };
+            let keys_t = table(keys)?;
+            let argv_t = table(argv)?;
             let target = if spec.is_function {
                 self.bind.call::<Function>((f.clone(), keys_t, argv_t))?
             } else {
@@ -358,6 +383,10 @@ impl Vm {
                 self.redis.raw_set("pcall", pcall)?;
                 self.redis.raw_set("setresp", setresp)?;
                 let out: MultiValue = self.xpcall.call((target, self.handler.clone()))?;
+                if flags.moved.load(Ordering::Acquire) {
+                    moved = true;
+                    return Ok(());
+                }
                 let mut it = out.into_iter();
                 let ok = matches!(it.next(), Some(Value::Boolean(true)));
                 let val = it.next().unwrap_or(Value::Nil);
@@ -369,7 +398,10 @@ impl Vm {
                 Ok(())
             })
         })();
-        if let Err(e) = res {
+        moved |= flags.moved.load(Ordering::Acquire);
+        if moved {
+            self.rand.lock().0 = rand_before;
+        } else if let Err(e) = res {
             reply.error(&format!("ERR Error running script: {e}"));
         }
         // Nothing of this run may be reachable from the next one.
@@ -378,7 +410,18 @@ impl Vm {
         let _ = self.redis.raw_set("call", self.outside.clone());
         let _ = self.redis.raw_set("pcall", self.outside.clone());
         let _ = self.redis.raw_set("setresp", self.outside.clone());
-        let _ = self.lua.gc_collect();
+        // No full collection per run (it dominated short scripts): Lua's
+        // incremental collector runs as the run allocates, and a small
+        // explicit step every 64 runs keeps garbage from piling up between
+        // its cycles, as Redis does.
+        if self.runs.fetch_add(1, Ordering::Relaxed) % 64 == 63 {
+            let _ = self.lua.gc_step_kbytes(64);
+        }
+        if moved {
+            Ran::Moved
+        } else {
+            Ran::Done
+        }
     }
 }
 
@@ -442,6 +485,10 @@ fn protected_call_helpers(
 
 /// Fails with the kill error when the running script was asked to stop.
 fn raise_if_killed(flags: &RunFlags) -> mlua::Result<()> {
+    if flags.moved.load(Ordering::Acquire) {
+        // Never seen by the script: the run's result is discarded.
+        return Err(mlua::Error::RuntimeError("script moved".into()));
+    }
     if flags.kill.load(Ordering::Acquire) {
         let msg = if flags.is_function.load(Ordering::Relaxed) {
             KILLED_FN
@@ -564,12 +611,14 @@ fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value
     if args.is_empty() {
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    // The arguments as Lua strings (numbers converted as Lua would), copied
+    // once, straight into the argument vector dispatch takes.
+    let mut strs: smallvec::SmallVec<[mlua::String; 8]> = smallvec::SmallVec::new();
     for a in args {
         match a {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            Value::String(s) => strs.push(s),
             Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
-                Some(s) => argv.push(s.as_bytes().to_vec()),
+                Some(s) => strs.push(s),
                 None => {
                     return fail("ERR Lua redis lib command arguments must be strings or integers")
                 }
@@ -585,7 +634,7 @@ fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value
         };
         return fail(msg);
     }
-    let owned = ArgsBuf::from_slices(argv.iter().map(|a| a.as_slice()));
+    let owned = ArgsBuf::from_slices(strs.iter().map(|s| s.as_bytes()));
     let view = owned.owned_view();
     let entry = match dispatch::resolve(&view) {
         Ok(e) => e,
@@ -598,6 +647,9 @@ fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value
         }
     };
     let spec = entry.spec;
+    // From here on the run has effects a restart would repeat (stats,
+    // key access, writes): it may no longer be moved.
+    ctx.flags.touched.store(true, Ordering::Relaxed);
     if spec.has(flag::NOSCRIPT) {
         return fail("ERR This Redis command is not allowed from script");
     }
@@ -612,7 +664,11 @@ fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value
     } else {
         Proto::Resp2
     };
-    let mut out = ReplyBuf::new(proto);
+    // Most replies are small: don't start with ReplyBuf::new's 16 KiB.
+    let mut out = ReplyBuf {
+        out: Vec::with_capacity(64),
+        proto,
+    };
     dispatch::call(ctx.server, ctx.session, &mut out, entry, view);
     if out.out.first() == Some(&b'-') {
         let end = out.out.len().saturating_sub(2).max(1);

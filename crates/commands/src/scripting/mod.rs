@@ -4,27 +4,58 @@
 //! ## Execution model
 //! A script must be atomic, yet other clients must get `-BUSY` (and SCRIPT
 //! KILL must get through) while a slow one runs. Connections run on
-//! current-thread runtimes, so a script running on its caller's I/O thread
-//! would freeze every client of that thread. Instead:
+//! current-thread runtimes, so a *slow* script running on its caller's I/O
+//! thread would freeze every client of that thread — but handing every run
+//! to another thread costs two context switches per call, which made a
+//! short EVALSHA ~6x dearer than in Redis. So runs are split by speed:
 //!
-//! * The EVAL handler validates and compiles on the caller's thread, marks
-//!   the server busy ([`RunFlags::started_ms`]) and hands a [`Job`] to the
-//!   connection (`Session::script_job`), which runs it on a blocking-pool
-//!   thread ([`run_deferred`]) and awaits the reply before reading on.
-//! * Every connection checks the busy marker before executing a command
-//!   ([`gate`]): it waits until the script ends (atomicity: it then runs
-//!   after the script) or, once the script is older than
-//!   `busy-reply-threshold`, gets `-BUSY` — unless the command is flagged
-//!   `allow_busy` (SCRIPT KILL, FUNCTION KILL, SHUTDOWN, …), which runs.
-//! * The interpreter's instruction hook checks the kill flag.
+//! * Every cached script and every function remembers how long its last
+//!   run took ([`speed`]): `FAST` if under [`INLINE_BUDGET_US`] (1 ms).
+//! * A `FAST` script runs **inline**, on the connection's thread, inside
+//!   the EVAL handler (`run_inline`). The busy marker is still set
+//!   (plain atomic stores, no lock or allocation) so that connections on
+//!   other I/O threads wait for it.
+//! * Anything else — first runs, scripts slow last time — is **deferred**:
+//!   the handler marks the server busy ([`RunFlags::started_ms`]) and hands
+//!   a [`Job`] to the connection (`Session::script_job`), which runs it on
+//!   a blocking-pool thread ([`run_deferred`]) and awaits the reply before
+//!   reading on. Meanwhile every connection checks the busy marker before
+//!   executing a command ([`gate`]: one atomic load when idle): it waits
+//!   until the script ends (atomicity: it then runs after the script) or,
+//!   once the script is older than `busy-reply-threshold` (a `config.hot`
+//!   atomic), gets `-BUSY` — unless the command is flagged `allow_busy`
+//!   (SCRIPT KILL, FUNCTION KILL, SHUTDOWN, …), which runs.
+//! * A `FAST` script can turn slow (data-dependent loops). The instruction
+//!   hook (every 10k instructions) stops an inline run that has used up its
+//!   budget **if it has done nothing observable yet** — no `redis.call`
+//!   ([`RunFlags::touched`]); `math.random`'s state is saved and restored —
+//!   and the run restarts from scratch on the script thread ([`Ran::Moved`]),
+//!   where -BUSY and SCRIPT KILL reach it. Nobody can tell the difference:
+//!   the restart is the same pure computation, just later.
+//! * The hook also checks the kill flag, as before.
 //!
-//! Inside MULTI/EXEC (and for in-process callers such as unit tests) the
-//! script runs inline on the caller's thread instead: EXEC is already one
-//! synchronous step there.
+//! **Limitation.** An inline run that already called `redis.call` cannot be
+//! restarted, so if it then runs long it finishes inline: clients on the
+//! same I/O thread (with the default `io-threads 1`, every client) wait
+//! for it without a -BUSY reply and cannot SCRIPT KILL it; clients of other
+//! I/O threads get -BUSY past the threshold as usual and can kill it (if it
+//! has not written). Its next run is then deferred (it counts as slow).
+//! Redis instead serves other clients from inside the hook; a tokio
+//! current-thread runtime cannot be re-entered that way. `redis.log` lines
+//! written before a restart are written again by the restarted run.
+//!
+//! Inside MULTI/EXEC, with CLIENT REPLY OFF/SKIP, and for in-process callers
+//! such as unit tests, every script runs inline (not movable): EXEC is
+//! already one synchronous step there.
 //!
 //! Known gap: with several I/O threads, a command that passed the gate on
 //! another thread just before the marker was set may still be executing
 //! when the script starts (one command's worth of overlap).
+//!
+//! Per run, the interpreter no longer does a full GC (it was ~8% of a
+//! short run): Lua's incremental collector runs as the run allocates, plus
+//! a 64 KiB step every 64 runs. KEYS/ARGV are built straight from the
+//! request's argument views (no owned copies) on inline runs.
 //!
 //! `redis.call` goes through [`crate::dispatch::call`] with a script
 //! session (the caller's db and user, blocking commands non-blocking), so
@@ -51,9 +82,35 @@ use lua_vm::{RunSpec, Vm};
 use mlua::Function;
 use parking_lot::Mutex;
 use quiver_resp::{Args, Proto, ReplyBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long (µs) a script may run inline on a connection's thread before
+/// it counts as slow: slow scripts run on the script thread, where SCRIPT
+/// KILL and `-BUSY` can reach them (see the module docs).
+pub const INLINE_BUDGET_US: u64 = 1000;
+
+/// Microseconds on a monotonic clock private to this process.
+#[inline]
+pub fn mono_us() -> u64 {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    BASE.get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_micros() as u64
+}
+
+/// What the server remembers about how long a script's last run took, per
+/// cached EVAL script and per function (an `AtomicU8` so that it can be
+/// updated while the interpreter borrows the entry).
+pub mod speed {
+    /// Never ran (or only inside EXEC): run it on the script thread.
+    pub const UNKNOWN: u8 = 0;
+    /// The last run finished within [`super::INLINE_BUDGET_US`]: run inline.
+    pub const FAST: u8 = 1;
+    /// The last run took longer: run it on the script thread.
+    pub const SLOW: u8 = 2;
+}
 
 /// The state of the script currently running, shared with the VM hook and
 /// with every connection's gate.
@@ -68,30 +125,86 @@ pub struct RunFlags {
     pub wrote: AtomicBool,
     /// The running script is a function (FCALL), not an EVAL script.
     pub is_function: AtomicBool,
+    /// The run executes inline on a connection's thread and may still be
+    /// restarted on the script thread (nothing observable happened yet).
+    pub movable: AtomicBool,
+    /// [`mono_us`] when the current run started (the hook's budget clock).
+    pub run_start_us: AtomicU64,
+    /// The run did something a restart would repeat visibly (`redis.call`).
+    pub touched: AtomicBool,
+    /// The hook stopped a movable inline run that outgrew its budget: the
+    /// caller discards its result and runs it again on the script thread.
+    pub moved: AtomicBool,
     /// Woken when a script ends.
     pub done: tokio::sync::Notify,
 }
 
 impl RunFlags {
-    fn begin(&self, is_function: bool) {
-        self.kill.store(false, Ordering::Release);
-        self.wrote.store(false, Ordering::Release);
-        self.is_function.store(is_function, Ordering::Release);
+    /// Marks a script as running. Plain atomic stores (no lock, no
+    /// allocation): inline runs pay this on every call.
+    fn begin(&self, is_function: bool, movable: bool) {
+        self.kill.store(false, Ordering::Relaxed);
+        self.wrote.store(false, Ordering::Relaxed);
+        self.touched.store(false, Ordering::Relaxed);
+        self.moved.store(false, Ordering::Relaxed);
+        self.movable.store(movable, Ordering::Relaxed);
+        self.is_function.store(is_function, Ordering::Relaxed);
+        self.run_start_us.store(mono_us(), Ordering::Relaxed);
         self.started_ms
             .store(quiver_engine::now_ms().max(1), Ordering::Release);
     }
 
     fn end(&self) {
+        self.movable.store(false, Ordering::Relaxed);
         self.started_ms.store(0, Ordering::Release);
         self.kill.store(false, Ordering::Release);
         self.done.notify_waiters();
     }
 }
 
+/// Whether a run finished or was stopped to be restarted off-thread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ran {
+    Done,
+    Moved,
+}
+
+/// KEYS or ARGV of a run without copying: owned (a deferred [`Job`]) or a
+/// range of the request's own arguments (inline runs).
+#[derive(Clone, Copy)]
+pub enum ArgRef<'a> {
+    Owned(&'a [Vec<u8>]),
+    View(Args<'a>, usize, usize),
+}
+
+impl<'a> ArgRef<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            ArgRef::Owned(v) => v.len(),
+            ArgRef::View(_, from, to) => to - from,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, i: usize) -> &[u8] {
+        match self {
+            ArgRef::Owned(v) => &v[i],
+            ArgRef::View(a, from, _) => a.get(from + i),
+        }
+    }
+    fn to_owned_list(self) -> ArgList {
+        (0..self.len()).map(|i| self.get(i).to_vec()).collect()
+    }
+}
+
 /// A cached EVAL script.
 struct Cached {
-    body: Vec<u8>,
     func: Function,
+    /// The shebang declared `no-writes` (parsed once, at load).
+    no_writes: bool,
+    /// A [`speed`] value.
+    speed: AtomicU8,
 }
 
 /// The EVAL interpreter and its script cache.
@@ -345,8 +458,9 @@ static SCRIPT_SUBS: &[CommandSpec] = &[
 /// Owned arguments (KEYS or ARGV of a run).
 pub type ArgList = Vec<Vec<u8>>;
 
-/// Parses `numkeys` and splits the rest into KEYS and ARGV.
-pub fn split_keys(args: &Args<'_>) -> Result<(ArgList, ArgList), CmdError> {
+/// Parses `numkeys` (argument 2) and checks it against the argument count:
+/// KEYS are arguments `3..3+n`, ARGV the rest.
+pub fn num_keys(args: &Args<'_>) -> Result<usize, CmdError> {
     let n = parse_i64(args.get(2)).map_err(|_| CmdError::NotInteger)?;
     if n < 0 {
         return Err(CmdError::err("Number of keys can't be negative"));
@@ -356,10 +470,22 @@ pub fn split_keys(args: &Args<'_>) -> Result<(ArgList, ArgList), CmdError> {
             "Number of keys can't be greater than number of args",
         ));
     }
-    let n = n as usize;
-    let keys = (3..3 + n).map(|i| args.get(i).to_vec()).collect();
-    let argv = (3 + n..args.len()).map(|i| args.get(i).to_vec()).collect();
-    Ok((keys, argv))
+    Ok(n as usize)
+}
+
+/// KEYS and ARGV of a request as views into it (no copy).
+pub fn key_views<'a>(args: &Args<'a>, n: usize) -> (ArgRef<'a>, ArgRef<'a>) {
+    (
+        ArgRef::View(*args, 3, 3 + n),
+        ArgRef::View(*args, 3 + n, args.len()),
+    )
+}
+
+/// Parses `numkeys` and splits the rest into owned KEYS and ARGV.
+pub fn split_keys(args: &Args<'_>) -> Result<(ArgList, ArgList), CmdError> {
+    let n = num_keys(args)?;
+    let (k, a) = key_views(args, n);
+    Ok((k.to_owned_list(), a.to_owned_list()))
 }
 
 /// The session `redis.call` runs commands in: the caller's db and user,
@@ -442,8 +568,9 @@ fn load_script(server: &ServerState, body: &[u8]) -> Result<[u8; 40], CmdError> 
         e.cache.insert(
             sha,
             Cached {
-                body: body.to_vec(),
                 func,
+                no_writes: eval_shebang(body).unwrap_or(false),
+                speed: AtomicU8::new(speed::UNKNOWN),
             },
         );
         Ok(sha)
@@ -464,7 +591,7 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, read_only: bool) -> CmdResult {
-    let (keys, argv) = split_keys(&args)?;
+    let n = num_keys(&args)?;
     let noscript = || CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into());
     let sha = if by_sha {
         let given = args.get(1);
@@ -475,55 +602,172 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, read_only: bool
         for (d, s) in sha.iter_mut().zip(given) {
             *d = s.to_ascii_lowercase();
         }
-        if !ctx
-            .server
-            .scripting
-            .with_eval(|e| e.cache.contains_key(&sha))?
-        {
-            return Err(noscript());
-        }
         sha
     } else {
         eval_shebang(args.get(1))?;
         load_script(ctx.server, args.get(1))?
     };
-    let no_writes = ctx
-        .server
-        .scripting
-        .with_eval(|e| {
-            e.cache
-                .get(&sha)
-                .map(|c| eval_shebang(&c.body).unwrap_or(false))
-        })?
-        .unwrap_or(false);
-    let job = Job {
-        target: Target::Script(sha),
-        keys,
-        argv,
-        read_only: read_only || no_writes,
-        session: script_session(ctx),
-        proto: ctx.reply.proto,
+    // One lock for the lookup: is it cached, its no-writes flag, its speed.
+    let found = ctx.server.scripting.with_eval(|e| {
+        e.cache
+            .get(&sha)
+            .map(|c| (c.no_writes, c.speed.load(Ordering::Relaxed)))
+    })?;
+    let Some((no_writes, speed)) = found else {
+        return Err(noscript());
     };
-    submit(ctx, job, false);
+    let read_only = read_only || no_writes;
+    let (keys, argv) = key_views(&args, n);
+    let target = TargetRef::Script(&sha);
+    if can_defer(ctx) && speed != speed::FAST {
+        defer(ctx, target, keys, argv, read_only, false);
+        return Ok(());
+    }
+    run_inline(ctx, target, keys, argv, read_only, false);
     Ok(())
 }
 
-/// Runs `job` now (inside EXEC, or without a connection to defer to) or
-/// hands it to the connection to run off its I/O thread.
-pub(crate) fn submit(ctx: &mut Ctx<'_>, job: Job, is_function: bool) {
-    let flags = &ctx.server.scripting.flags;
-    flags.begin(is_function);
-    if ctx.session.defer_scripts
-        && !ctx.session.in_exec
-        && ctx.session.reply_mode == crate::context::ReplyMode::On
-    {
-        ctx.session.script_job = Some(Box::new(job));
-    } else {
-        run_job(ctx.server, job, ctx.reply);
+/// What runs, borrowed.
+#[derive(Clone, Copy)]
+pub enum TargetRef<'a> {
+    Script(&'a [u8; 40]),
+    Function(&'a str),
+}
+
+impl TargetRef<'_> {
+    fn to_owned(self) -> Target {
+        match self {
+            TargetRef::Script(sha) => Target::Script(*sha),
+            TargetRef::Function(name) => Target::Function(name.to_string()),
+        }
     }
 }
 
-/// Executes a job and clears the busy marker, whatever happens.
+/// True when the caller is a connection that can run a script off its
+/// thread: not inside EXEC (already one synchronous step) and not with
+/// CLIENT REPLY OFF/SKIP (the deferred reply path assumes replies on).
+fn can_defer(ctx: &Ctx<'_>) -> bool {
+    ctx.session.defer_scripts
+        && !ctx.session.in_exec
+        && ctx.session.reply_mode == crate::context::ReplyMode::On
+}
+
+/// Marks the server busy and hands the run to the connection, which runs
+/// it on the script thread ([`run_deferred`]) before reading on.
+fn defer(
+    ctx: &mut Ctx<'_>,
+    target: TargetRef<'_>,
+    keys: ArgRef<'_>,
+    argv: ArgRef<'_>,
+    read_only: bool,
+    is_function: bool,
+) {
+    ctx.server.scripting.flags.begin(is_function, false);
+    ctx.session.script_job = Some(Box::new(Job {
+        target: target.to_owned(),
+        keys: keys.to_owned_list(),
+        argv: argv.to_owned_list(),
+        read_only,
+        session: script_session(ctx),
+        proto: ctx.reply.proto,
+    }));
+}
+
+/// Runs a script on the caller's thread. From a connection the run is
+/// movable: if it outgrows [`INLINE_BUDGET_US`] before doing anything
+/// observable, the hook stops it and it is deferred (restarted on the
+/// script thread) instead.
+pub(crate) fn run_inline(
+    ctx: &mut Ctx<'_>,
+    target: TargetRef<'_>,
+    keys: ArgRef<'_>,
+    argv: ArgRef<'_>,
+    read_only: bool,
+    is_function: bool,
+) {
+    let movable = can_defer(ctx);
+    let mut session = script_session(ctx);
+    let server = ctx.server;
+    let flags = &server.scripting.flags;
+    flags.begin(is_function, movable);
+    let ran = run_target(
+        server,
+        target,
+        keys,
+        argv,
+        read_only,
+        &mut session,
+        ctx.reply,
+    );
+    match ran {
+        Ran::Done => flags.end(),
+        Ran::Moved => {
+            // Nothing observable happened: start over on the script thread
+            // (the busy marker is set again there).
+            flags.end();
+            defer(ctx, target, keys, argv, read_only, is_function);
+        }
+    }
+}
+
+/// Runs `target` once and records how long it took in its [`speed`].
+fn run_target(
+    server: &ServerState,
+    target: TargetRef<'_>,
+    keys: ArgRef<'_>,
+    argv: ArgRef<'_>,
+    read_only: bool,
+    session: &mut Session,
+    reply: &mut ReplyBuf,
+) -> Ran {
+    let flags = &server.scripting.flags;
+    match target {
+        TargetRef::Script(sha) => {
+            let res = server.scripting.with_eval(|e| {
+                let c = e.cache.get(sha)?;
+                let mut name = [0u8; 40];
+                name.copy_from_slice(sha);
+                let name = std::str::from_utf8(&name).unwrap_or("?");
+                let spec = RunSpec {
+                    name,
+                    read_only,
+                    is_function: false,
+                };
+                let ran =
+                    e.vm.run(server, session, flags, &c.func, keys, argv, &spec, reply);
+                c.speed.store(speed_of(flags, ran), Ordering::Relaxed);
+                Some(ran)
+            });
+            match res {
+                Ok(Some(ran)) => ran,
+                // SCRIPT FLUSH raced with a deferred run.
+                Ok(None) => {
+                    reply.error("NOSCRIPT No matching script. Please use EVAL.");
+                    Ran::Done
+                }
+                Err(e) => {
+                    reply.error(&e.to_string());
+                    Ran::Done
+                }
+            }
+        }
+        TargetRef::Function(name) => {
+            functions::run(server, name, keys, argv, read_only, session, reply)
+        }
+    }
+}
+
+/// The [`speed`] a run that just ended earns its script.
+fn speed_of(flags: &RunFlags, ran: Ran) -> u8 {
+    let took = mono_us().saturating_sub(flags.run_start_us.load(Ordering::Relaxed));
+    if ran == Ran::Done && took < INLINE_BUDGET_US {
+        speed::FAST
+    } else {
+        speed::SLOW
+    }
+}
+
+/// Executes a deferred job and clears the busy marker, whatever happens.
 pub fn run_job(server: &ServerState, mut job: Job, reply: &mut ReplyBuf) {
     struct EndGuard<'a>(&'a RunFlags);
     impl Drop for EndGuard<'_> {
@@ -531,42 +775,23 @@ pub fn run_job(server: &ServerState, mut job: Job, reply: &mut ReplyBuf) {
             self.0.end();
         }
     }
-    let flags = server.scripting.flags.clone();
-    let _end = EndGuard(&flags);
-    match std::mem::replace(&mut job.target, Target::Function(String::new())) {
-        Target::Script(sha) => {
-            let name = String::from_utf8_lossy(&sha).to_string();
-            let res = server.scripting.with_eval(|e| match e.cache.get(&sha) {
-                Some(c) => {
-                    let f = c.func.clone();
-                    let spec = RunSpec {
-                        name: &name,
-                        read_only: job.read_only,
-                        is_function: false,
-                    };
-                    e.vm.run(
-                        server,
-                        &mut job.session,
-                        &flags,
-                        &f,
-                        &job.keys,
-                        &job.argv,
-                        &spec,
-                        reply,
-                    );
-                    true
-                }
-                None => false,
-            });
-            match res {
-                Ok(true) => {}
-                // SCRIPT FLUSH raced with this run.
-                Ok(false) => reply.error("NOSCRIPT No matching script. Please use EVAL."),
-                Err(e) => reply.error(&e.to_string()),
-            }
-        }
-        Target::Function(name) => functions::run(server, &mut job, &name, reply),
-    }
+    let flags = &server.scripting.flags;
+    let _end = EndGuard(flags);
+    // Restart the clock: the busy threshold and the speed measure this run.
+    flags.begin(matches!(job.target, Target::Function(_)), false);
+    let target = match &job.target {
+        Target::Script(sha) => TargetRef::Script(sha),
+        Target::Function(name) => TargetRef::Function(name),
+    };
+    run_target(
+        server,
+        target,
+        ArgRef::Owned(&job.keys),
+        ArgRef::Owned(&job.argv),
+        job.read_only,
+        &mut job.session,
+        reply,
+    );
 }
 
 /// Runs a deferred job on the blocking pool; the caller's connection awaits
@@ -600,7 +825,11 @@ pub async fn gate(state: &ServerState, args: &Args<'_>) -> Result<(), CmdError> 
         if started == 0 {
             return Ok(());
         }
-        let threshold = state.config.get_i64("busy-reply-threshold").max(0) as u64;
+        let threshold = state
+            .config
+            .hot
+            .busy_reply_threshold
+            .load(Ordering::Relaxed);
         let now = quiver_engine::now_ms();
         if now >= started + threshold {
             let allowed = crate::dispatch::resolve(args)
