@@ -9,7 +9,7 @@
 //! shown. Rows after GROUPBY are groups and have no document behind them.
 
 use super::expr::{self, Expr, Val};
-use super::query::{load_doc, parse_common, run_query, usize_arg, QueryOptions};
+use super::query::{load_doc, parse_common, run_query, usize_arg, FieldPaths, QueryOptions};
 use super::{no_such_index, search_err, text};
 use crate::context::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -734,21 +734,8 @@ pub fn ft_aggregate(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Err(no_such_index(&name));
     };
     let out = run_query(&idx, &plan.q, None, ctx.now)?;
-    let aliases: Vec<(String, String)> = idx
-        .index
-        .read()
-        .def()
-        .fields
-        .iter()
-        .map(|f| (f.name.clone(), f.path.clone()))
-        .collect();
-    let path_of = |n: &str| {
-        aliases
-            .iter()
-            .find(|(name, _)| name == n)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_else(|| n.to_string())
-    };
+    let paths = FieldPaths::of(&idx);
+    let path_of = |n: &str| paths.path_of(n);
     let rows: Vec<Row> = out
         .hits
         .iter()

@@ -103,40 +103,34 @@ fn field_parts(f: &Field) -> (Vec<(&'static str, Val)>, Vec<&'static str>) {
     (pairs, flags)
 }
 
+/// One attribute: the same pairs in both protocols; the flags are bare
+/// trailing elements in RESP2 and a `flags` array in RESP3's map.
 fn write_attribute(reply: &mut ReplyBuf, f: &Field) {
     let (pairs, flags) = field_parts(f);
-    if reply.is_resp3() {
+    let resp3 = reply.is_resp3();
+    if resp3 {
         reply.map(3 + pairs.len() + 1);
-        reply.bulk_str("identifier");
-        reply.bulk_str(&f.path);
-        reply.bulk_str("attribute");
-        reply.bulk_str(&f.name);
-        reply.bulk_str("type");
-        reply.bulk_str(f.kind.type_name());
-        for (k, v) in &pairs {
-            reply.bulk_str(k);
-            val(reply, v);
-        }
-        reply.bulk_str("flags");
-        reply.array(flags.len());
-        for fl in flags {
-            reply.bulk_str(fl);
-        }
     } else {
         reply.array(6 + 2 * pairs.len() + flags.len());
-        reply.bulk_str("identifier");
-        reply.bulk_str(&f.path);
-        reply.bulk_str("attribute");
-        reply.bulk_str(&f.name);
-        reply.bulk_str("type");
-        reply.bulk_str(f.kind.type_name());
-        for (k, v) in &pairs {
-            reply.bulk_str(k);
-            val(reply, v);
-        }
-        for fl in flags {
-            reply.bulk_str(fl);
-        }
+    }
+    for (k, v) in [
+        ("identifier", f.path.as_str()),
+        ("attribute", f.name.as_str()),
+        ("type", f.kind.type_name()),
+    ] {
+        reply.bulk_str(k);
+        reply.bulk_str(v);
+    }
+    for (k, v) in &pairs {
+        reply.bulk_str(k);
+        val(reply, v);
+    }
+    if resp3 {
+        reply.bulk_str("flags");
+        reply.array(flags.len());
+    }
+    for fl in flags {
+        reply.bulk_str(fl);
     }
 }
 

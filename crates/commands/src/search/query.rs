@@ -415,6 +415,35 @@ pub(crate) fn load_doc(
     Some(h.iter().map(|(f, v)| (bytes(f), bytes(v))).collect())
 }
 
+/// Schema attribute names (AS aliases) and the hash fields or JSON paths
+/// they read, copied out of the index so documents can be loaded after its
+/// lock is released.
+pub(crate) struct FieldPaths(Vec<(String, String)>);
+
+impl FieldPaths {
+    pub(crate) fn of(idx: &SearchIndex) -> Self {
+        FieldPaths(
+            idx.index
+                .read()
+                .def()
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.path.clone()))
+                .collect(),
+        )
+    }
+
+    /// Where attribute `name` is read from; a name outside the schema is a
+    /// field name itself.
+    pub(crate) fn path_of(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| name.to_string())
+    }
+}
+
 /// The (name, value) pairs shown for one hit.
 fn hit_fields(
     doc: &[(Vec<u8>, Vec<u8>)],
@@ -469,22 +498,8 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         opts.sort_by.as_ref().map(|(f, asc)| (f.as_str(), *asc)),
         ctx.now,
     )?;
-    // Schema attribute names map to hash fields (AS aliases).
-    let aliases: Vec<(String, String)> = idx
-        .index
-        .read()
-        .def()
-        .fields
-        .iter()
-        .map(|f| (f.name.clone(), f.path.clone()))
-        .collect();
-    let path_of = |n: &str| {
-        aliases
-            .iter()
-            .find(|(name, _)| name == n)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_else(|| n.to_string())
-    };
+    let paths = FieldPaths::of(&idx);
+    let path_of = |n: &str| paths.path_of(n);
     let window: Vec<_> = out.hits.iter().skip(opts.offset).take(opts.num).collect();
     let content = !opts.no_content && opts.returns.as_ref().is_none_or(|r| !r.is_empty());
     let return_paths: Vec<String> = opts
