@@ -17,7 +17,7 @@ use super::{
 };
 use crate::context::{Ctx, Session};
 use crate::error::{CmdError, CmdResult};
-use crate::spec::{acl, flag, CommandSpec, NO_KEYS};
+use crate::spec::{flag, CommandSpec};
 use crate::state::ServerState;
 use crate::util::{eq_ic, parse_i64};
 use mlua::{Function, MultiValue, Table, Value};
@@ -331,6 +331,7 @@ fn install(
 }
 
 const F: u32 = flag::NOSCRIPT;
+/// FUNCTION and FCALL rows: the scripting module's row builder, all since 7.0.0.
 const fn row(
     name: &'static str,
     arity: i32,
@@ -338,19 +339,7 @@ const fn row(
     handler: crate::spec::Handler,
     summary: &'static str,
 ) -> CommandSpec {
-    CommandSpec {
-        since: "7.0.0",
-        summary,
-        ..CommandSpec::new(
-            name,
-            arity,
-            flags,
-            NO_KEYS,
-            acl::SCRIPTING | acl::SLOW,
-            "scripting",
-            handler,
-        )
-    }
+    super::row(name, arity, flags, handler, "7.0.0", summary)
 }
 
 pub static FUNCTION_SUBS: &[CommandSpec] = &[

@@ -316,7 +316,8 @@ pub struct Job {
 const SCRIPT_FLAGS: u32 =
     flag::NOSCRIPT | flag::SKIP_MONITOR | flag::NO_MANDATORY_KEYS | flag::MOVABLE_KEYS;
 
-const fn row(
+/// A scripting command row (EVAL family here, FUNCTION/FCALL in `functions`).
+pub(super) const fn row(
     name: &'static str,
     arity: i32,
     flags: u32,
