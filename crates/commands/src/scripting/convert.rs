@@ -1,136 +1,18 @@
 //! Redis's type-conversion rules between replies and Lua values, both ways.
 //!
 //! `redis.call` runs a command into a private reply buffer and parses the
-//! bytes back ([`resp_to_lua`]): that keeps one reply path for every command
+//! bytes back (`calls::push_reply`): that keeps one reply path for every command
 //! and makes RESP2/RESP3 (`redis.setresp`) a matter of which protocol the
 //! buffer speaks. A script's return value goes the other way
 //! ([`lua_to_reply`]) straight into the caller's buffer, which downgrades
 //! RESP3 types for RESP2 clients.
 
-use mlua::{Lua, Table, Value};
+use mlua::{Table, Value};
 use quiver_resp::{Proto, ReplyBuf};
 
 /// Deepest table nesting a script may return (a self-referencing table
 /// would otherwise recurse forever).
 const MAX_DEPTH: usize = 1000;
-
-/// Parses one reply from `buf[*pos..]` (always well formed: we wrote it).
-pub fn resp_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Value> {
-    let kind = buf.get(*pos).copied().unwrap_or(b'_');
-    let line = read_line(buf, pos);
-    let body = &line[1.min(line.len())..];
-    let num = || -> i64 {
-        std::str::from_utf8(body)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    };
-    Ok(match kind {
-        b'+' => single(lua, "ok", Value::String(lua.create_string(body)?))?,
-        b'-' => single(lua, "err", Value::String(lua.create_string(body)?))?,
-        b':' => Value::Number(num() as f64),
-        b'$' | b'=' => {
-            let n = num();
-            if n < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let data = take(buf, pos, n as usize);
-            if kind == b'=' {
-                let (fmt, text) = if data.len() >= 4 {
-                    data.split_at(4)
-                } else {
-                    (&data[..0], data)
-                };
-                let t = lua.create_table()?;
-                t.raw_set(
-                    "format",
-                    lua.create_string(&fmt[..fmt.len().saturating_sub(1)])?,
-                )?;
-                t.raw_set("string", lua.create_string(text)?)?;
-                single(lua, "verbatim_string", Value::Table(t))?
-            } else {
-                Value::String(lua.create_string(data)?)
-            }
-        }
-        b'*' | b'>' => {
-            let n = num();
-            if n < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let t = lua.create_table_with_capacity(n as usize, 0)?;
-            for i in 1..=n {
-                t.raw_set(i, resp_to_lua(lua, buf, pos)?)?;
-            }
-            Value::Table(t)
-        }
-        b'%' => {
-            let t = lua.create_table()?;
-            for _ in 0..num() {
-                let k = resp_to_lua(lua, buf, pos)?;
-                let v = resp_to_lua(lua, buf, pos)?;
-                t.raw_set(k, v)?;
-            }
-            single(lua, "map", Value::Table(t))?
-        }
-        b'~' => {
-            let t = lua.create_table()?;
-            for _ in 0..num() {
-                let k = resp_to_lua(lua, buf, pos)?;
-                t.raw_set(k, true)?;
-            }
-            single(lua, "set", Value::Table(t))?
-        }
-        b'|' => {
-            // Attributes carry metadata only: skip them, keep the reply.
-            for _ in 0..num() * 2 {
-                resp_to_lua(lua, buf, pos)?;
-            }
-            resp_to_lua(lua, buf, pos)?
-        }
-        b',' => {
-            let d = std::str::from_utf8(body)
-                .ok()
-                .and_then(|s| match s {
-                    "inf" => Some(f64::INFINITY),
-                    "-inf" => Some(f64::NEG_INFINITY),
-                    "nan" => Some(f64::NAN),
-                    s => s.parse().ok(),
-                })
-                .unwrap_or(0.0);
-            single(lua, "double", Value::Number(d))?
-        }
-        b'#' => Value::Boolean(body == b"t"),
-        b'(' => single(lua, "big_number", Value::String(lua.create_string(body)?))?,
-        _ => Value::Nil,
-    })
-}
-
-fn single(lua: &Lua, field: &str, v: Value) -> mlua::Result<Value> {
-    let t = lua.create_table_with_capacity(0, 1)?;
-    t.raw_set(field, v)?;
-    Ok(Value::Table(t))
-}
-
-/// The line at `*pos` without its CRLF; advances past it.
-fn read_line<'b>(buf: &'b [u8], pos: &mut usize) -> &'b [u8] {
-    let start = *pos;
-    let end = memchr_crlf(&buf[start..])
-        .map(|i| start + i)
-        .unwrap_or(buf.len());
-    *pos = (end + 2).min(buf.len());
-    &buf[start..end]
-}
-
-fn memchr_crlf(b: &[u8]) -> Option<usize> {
-    b.windows(2).position(|w| w == b"\r\n")
-}
-
-fn take<'b>(buf: &'b [u8], pos: &mut usize, n: usize) -> &'b [u8] {
-    let start = (*pos).min(buf.len());
-    let end = (start + n).min(buf.len());
-    *pos = (end + 2).min(buf.len());
-    &buf[start..end]
-}
 
 /// Lua number to reply integer the way C's `(long long)` cast behaves on
 /// the platforms Redis runs on: truncation, and the minimum for NaN or
@@ -280,18 +162,5 @@ mod tests {
         assert_eq!(lua_number_to_i64(-3.7), -3);
         assert_eq!(lua_number_to_i64(1e20), i64::MIN);
         assert_eq!(lua_number_to_i64(f64::NAN), i64::MIN);
-    }
-
-    #[test]
-    fn round_trips_nested_replies() {
-        let lua = Lua::new();
-        let bytes = b"*3\r\n:1\r\n$-1\r\n*1\r\n+OK\r\n";
-        let mut pos = 0;
-        let v = resp_to_lua(&lua, bytes, &mut pos).expect("parse");
-        assert_eq!(pos, bytes.len());
-        let mut out = ReplyBuf::new(Proto::Resp2);
-        lua_to_reply(&v, &mut out, false);
-        // nil bulk became false, which goes back as a nil bulk.
-        assert_eq!(out.out, b"*3\r\n:1\r\n$-1\r\n*1\r\n+OK\r\n");
     }
 }

@@ -9,10 +9,10 @@
 //! `loadfile`, `dofile`, `print`, `setfenv`/`getfenv` are absent, as in
 //! Redis 7.0.
 //!
-//! **Calls into Redis.** `redis.call`/`redis.pcall`/`redis.setresp` are small
-//! Lua wrappers around Rust functions created per run in an `mlua` scope, so
-//! they can borrow the run's server state and script session; the wrappers
-//! turn Rust-side failures into Redis-style error tables (`{err=…}`).
+//! **Calls into Redis.** `redis.call`/`redis.pcall`/`redis.setresp` are C
+//! functions created once per interpreter (see `calls`); a run points their
+//! shared [`CallSlot`] at its state (server, session, protocol) for as long
+//! as it lasts. Failures become Redis-style error tables (`{err=…}`).
 //!
 //! **Errors.** Every run goes through `xpcall` with a handler that turns the
 //! error value into `{err=…}` and records where in the script (source and
@@ -23,16 +23,19 @@
 //! (SCRIPT KILL / FUNCTION KILL) every 10k instructions, and stops a movable
 //! inline run that outgrew its budget (see the `scripting` module docs).
 
-use super::convert::{lua_to_reply, resp_to_lua};
+use super::calls::CallSlot;
+use super::convert::lua_to_reply;
 use super::{ArgRef, Ran, RunFlags, INLINE_BUDGET_US};
 use crate::context::Session;
 use crate::dispatch;
 use crate::registry::registry;
 use crate::spec::flag;
 use crate::state::ServerState;
+use mlua::ffi;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use quiver_resp::{ArgsBuf, Proto, ReplyBuf};
 use std::cell::RefCell;
+use std::os::raw::c_int;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -90,10 +93,9 @@ pub struct Vm {
     pub globals: Table,
     /// Wraps a library table into a read-only proxy.
     readonly: Function,
-    /// The real `redis` table (scripts see a read-only view of it).
-    redis: Table,
-    /// What `redis.call` & co. are between runs (library loading).
-    outside: Function,
+    /// Where `redis.call` & co. find the run in progress. Boxed: its
+    /// address is baked into those C functions as an upvalue.
+    slot: Box<CallSlot>,
     /// `bind(f, keys, args)`: a Lua closure calling a function with its
     /// arguments, so it runs inside the same protected call as EVAL bodies.
     bind: Function,
@@ -103,8 +105,6 @@ pub struct Vm {
     /// put back if that run is restarted, so the restart draws the same
     /// numbers.
     pub(crate) rand: Arc<parking_lot::Mutex<super::libs::Rand48>>,
-    /// Runs since the last explicit GC step (see [`Vm::run`]).
-    runs: std::sync::atomic::AtomicU32,
 }
 
 /// How one run is labelled and constrained.
@@ -117,11 +117,12 @@ pub struct RunSpec<'a> {
     pub is_function: bool,
 }
 
-/// State borrowed by the per-run `redis.call` implementation.
-struct RunCtx<'a> {
+/// State borrowed by `redis.call` for the duration of one run.
+pub(crate) struct RunCtx<'a> {
     server: &'a ServerState,
     session: &'a mut Session,
-    resp3: bool,
+    /// `redis.setresp(3)` was called: replies are parsed as RESP3.
+    pub(crate) resp3: bool,
     read_only: bool,
     flags: &'a RunFlags,
 }
@@ -167,23 +168,18 @@ impl Vm {
         globals.raw_set("redis", redis.clone())?;
 
         let handler = lua.create_function(error_handler)?;
-        let outside = lua.create_function(|_, _: MultiValue| -> mlua::Result<()> {
-            Err(ScriptError::coded(
-                "ERR redis.call is only available while a script runs".into(),
-            ))
-        })?;
+        let slot = Box::<CallSlot>::default();
+        super::calls::install(&lua, &redis, &*slot)?;
         let vm = Vm {
             lua,
             env,
             globals,
             readonly,
-            redis: redis.clone(),
-            outside,
+            slot,
             bind,
             handler,
             xpcall,
             rand: Arc::new(parking_lot::Mutex::new(super::libs::Rand48::INITIAL)),
-            runs: std::sync::atomic::AtomicU32::new(0),
         };
         super::redis_lib::install(&vm, &redis)?;
         super::libs::install(&vm)?;
@@ -309,114 +305,79 @@ impl Vm {
         let lua = &self.lua;
         let movable = flags.movable.load(Ordering::Relaxed);
         let rand_before = if movable { self.rand.lock().0 } else { 0 };
-        let mut moved = false;
-        let res = (|| -> mlua::Result<()> {
-            let table = |src: ArgRef<'_>| -> mlua::Result<Table> {
-                let t = lua.create_table_with_capacity(src.len(), 0)?;
-                for i in 0..src.len() {
-                    t.raw_set(i + 1, lua.create_string(src.get(i))?)?;
-                }
-                Ok(t)
-            };
-            let keys_t = table(keys)?;
-            let argv_t = table(argv)?;
-            let target = if spec.is_function {
-                self.bind.call::<Function>((f.clone(), keys_t, argv_t))?
-            } else {
-                self.globals.raw_set("KEYS", keys_t)?;
-                self.globals.raw_set("ARGV", argv_t)?;
-                f.clone()
-            };
-            let ctx = RefCell::new(RunCtx {
-                server,
-                session,
-                resp3: false,
-                read_only: spec.read_only,
-                flags,
-            });
-            lua.scope(|scope| {
-                let call = scope.create_function(|lua, args: MultiValue| {
-                    match redis_call(lua, &mut ctx.borrow_mut(), args) {
-                        Ok(v) => Ok(v),
-                        Err(CallError::Reply(msg)) | Err(CallError::Refused(msg)) => {
-                            Err(ScriptError::coded(msg))
+        let ctx = RefCell::new(RunCtx {
+            server,
+            session,
+            resp3: false,
+            read_only: spec.read_only,
+            flags,
+        });
+        let res = {
+            let _entered = self.slot.enter(&ctx);
+            let is_function = spec.is_function;
+            // One protected entry for the whole run: build KEYS/ARGV, call
+            // the script under the error handler, clear KEYS/ARGV again
+            // (nothing of this run may be reachable from the next one).
+            // Each mlua table write or string would be a protected call of
+            // its own, and they dominated short scripts.
+            //
+            // SAFETY: the closure runs in protected mode on a frame holding
+            // [f, handler, bind]; it balances the stack to leave exactly
+            // [ok, result]. It holds no Rust values needing drop across the
+            // Lua calls that may raise.
+            unsafe {
+                lua.exec_raw::<(Value, Value)>(
+                    (f.clone(), self.handler.clone(), self.bind.clone()),
+                    |l| {
+                        // [f, h, bind]
+                        push_array(l, &keys);
+                        push_array(l, &argv);
+                        if is_function {
+                            // bind(f, keys, argv) -> closure replacing f
+                            ffi::lua_pushvalue(l, -3); // [f, h, bind, K, A, bind]
+                            ffi::lua_pushvalue(l, 1);
+                            ffi::lua_pushvalue(l, -4);
+                            ffi::lua_pushvalue(l, -4); // [.., bind, f, K, A]
+                            ffi::lua_call(l, 3, 1);
+                            ffi::lua_replace(l, 1);
+                            ffi::lua_settop(l, 2);
+                        } else {
+                            ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"ARGV".as_ptr());
+                            ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
+                            ffi::lua_settop(l, 2);
                         }
-                        Err(CallError::Lua(e)) => Err(e),
-                    }
-                })?;
-                let pcall = scope.create_function(|lua, args: MultiValue| {
-                    match redis_call(lua, &mut ctx.borrow_mut(), args) {
-                        Ok(v) => Ok(v),
-                        Err(CallError::Reply(msg)) | Err(CallError::Refused(msg)) => {
-                            let t = lua.create_table()?;
-                            t.raw_set("err", lua.create_string(&msg)?)?;
-                            t.raw_set("ignore_error_stats_update", true)?;
-                            Ok(Value::Table(t))
+                        // [f, h] -> [h, f] -> pcall -> [h, result]
+                        ffi::lua_insert(l, 1);
+                        let ok = ffi::lua_pcall(l, 0, 1, 1) == 0;
+                        ffi::lua_pushboolean(l, c_int::from(ok));
+                        ffi::lua_replace(l, 1);
+                        if !is_function {
+                            ffi::lua_pushnil(l);
+                            ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
+                            ffi::lua_pushnil(l);
+                            ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"ARGV".as_ptr());
                         }
-                        Err(CallError::Lua(e)) => Err(e),
-                    }
-                })?;
-                let setresp = scope.create_function(|_, args: MultiValue| {
-                    let err = match args.len() {
-                        1 => match args.front() {
-                            Some(Value::Integer(2)) => None,
-                            Some(Value::Integer(3)) => None,
-                            Some(Value::Number(n)) if *n == 2.0 || *n == 3.0 => None,
-                            _ => Some("ERR RESP version must be 2 or 3."),
-                        },
-                        _ => Some("ERR redis.setresp() requires one argument."),
-                    };
-                    if err.is_none() {
-                        let v = match args.front() {
-                            Some(Value::Integer(i)) => *i as f64,
-                            Some(Value::Number(n)) => *n,
-                            _ => 2.0,
-                        };
-                        ctx.borrow_mut().resp3 = v == 3.0;
-                    }
-                    match err {
-                        Some(e) => Err(ScriptError::coded(e.to_string())),
-                        None => Ok(()),
-                    }
-                })?;
-                self.redis.raw_set("call", call)?;
-                self.redis.raw_set("pcall", pcall)?;
-                self.redis.raw_set("setresp", setresp)?;
-                let out: MultiValue = self.xpcall.call((target, self.handler.clone()))?;
-                if flags.moved.load(Ordering::Acquire) {
-                    moved = true;
-                    return Ok(());
-                }
-                let mut it = out.into_iter();
-                let ok = matches!(it.next(), Some(Value::Boolean(true)));
-                let val = it.next().unwrap_or(Value::Nil);
-                if ok {
-                    lua_to_reply(&val, reply, ctx.borrow().resp3);
-                } else {
-                    reply.error(&format_error(&val, spec.name));
-                }
-                Ok(())
-            })
-        })();
-        moved |= flags.moved.load(Ordering::Acquire);
+                    },
+                )
+            }
+        };
+        let moved = flags.moved.load(Ordering::Acquire);
         if moved {
             self.rand.lock().0 = rand_before;
-        } else if let Err(e) = res {
-            reply.error(&format!("ERR Error running script: {e}"));
+        } else {
+            match res {
+                Ok((Value::Boolean(true), val)) => {
+                    lua_to_reply(&val, reply, ctx.borrow().resp3);
+                }
+                Ok((_, val)) => reply.error(&format_error(&val, spec.name)),
+                Err(e) => reply.error(&format!("ERR Error running script: {e}")),
+            }
         }
-        // Nothing of this run may be reachable from the next one.
-        let _ = self.globals.raw_set("KEYS", Value::Nil);
-        let _ = self.globals.raw_set("ARGV", Value::Nil);
-        let _ = self.redis.raw_set("call", self.outside.clone());
-        let _ = self.redis.raw_set("pcall", self.outside.clone());
-        let _ = self.redis.raw_set("setresp", self.outside.clone());
-        // No full collection per run (it dominated short scripts): Lua's
-        // incremental collector runs as the run allocates, and a small
-        // explicit step every 64 runs keeps garbage from piling up between
-        // its cycles, as Redis does.
-        if self.runs.fetch_add(1, Ordering::Relaxed) % 64 == 63 {
-            let _ = self.lua.gc_step_kbytes(64);
-        }
+        // No collection here at all: Lua's incremental collector already
+        // does work in proportion to what runs allocate, which bounds the
+        // heap (pause 200%). Extra explicit steps (Redis does 50 KB every 50
+        // runs) made it run whole cycles back to back: a tenth of a small
+        // script's cost, for nothing.
         if moved {
             Ran::Moved
         } else {
@@ -589,43 +550,14 @@ fn root_message(e: &mlua::Error) -> String {
     }
 }
 
-/// Why `redis.call` failed: `redis.call` raises these, `redis.pcall`
-/// returns them as `{err=…}`.
-enum CallError {
-    /// The command ran and replied with an error.
-    Reply(String),
-    /// The command was refused before running (unknown, noscript, …).
-    Refused(String),
-    Lua(mlua::Error),
-}
+/// Why `redis.call` failed (the command's error reply, or why it was
+/// refused): `redis.call` raises it, `redis.pcall` returns it.
+pub(crate) struct CallFailure(pub String);
 
-impl From<mlua::Error> for CallError {
-    fn from(e: mlua::Error) -> Self {
-        CallError::Lua(e)
-    }
-}
-
-/// `redis.call` / `redis.pcall`: runs one command through dispatch.
-fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value, CallError> {
-    let fail = |msg: &str| -> Result<Value, CallError> { Err(CallError::Refused(msg.to_string())) };
-    if args.is_empty() {
-        return fail("ERR Please specify at least one argument for this redis lib call");
-    }
-    // The arguments as Lua strings (numbers converted as Lua would), copied
-    // once, straight into the argument vector dispatch takes.
-    let mut strs: smallvec::SmallVec<[mlua::String; 8]> = smallvec::SmallVec::new();
-    for a in args {
-        match a {
-            Value::String(s) => strs.push(s),
-            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
-                Some(s) => strs.push(s),
-                None => {
-                    return fail("ERR Lua redis lib command arguments must be strings or integers")
-                }
-            },
-            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
-        }
-    }
+/// `redis.call` / `redis.pcall`: runs one command through dispatch and
+/// returns its reply bytes (in the run's protocol) for conversion to Lua.
+pub(crate) fn execute_call(ctx: &mut RunCtx<'_>, parts: &[&[u8]]) -> Result<Vec<u8>, CallFailure> {
+    let fail = |msg: &str| -> Result<Vec<u8>, CallFailure> { Err(CallFailure(msg.to_string())) };
     if ctx.flags.kill.load(Ordering::Acquire) {
         let msg = if ctx.flags.is_function.load(Ordering::Relaxed) {
             KILLED_FN
@@ -634,7 +566,7 @@ fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value
         };
         return fail(msg);
     }
-    let owned = ArgsBuf::from_slices(strs.iter().map(|s| s.as_bytes()));
+    let owned = ArgsBuf::from_slices(parts.iter().copied());
     let view = owned.owned_view();
     let entry = match dispatch::resolve(&view) {
         Ok(e) => e,
@@ -672,12 +604,25 @@ fn redis_call(lua: &Lua, ctx: &mut RunCtx<'_>, args: MultiValue) -> Result<Value
     dispatch::call(ctx.server, ctx.session, &mut out, entry, view);
     if out.out.first() == Some(&b'-') {
         let end = out.out.len().saturating_sub(2).max(1);
-        return Err(CallError::Reply(
+        return Err(CallFailure(
             String::from_utf8_lossy(&out.out[1..end]).to_string(),
         ));
     }
-    let mut pos = 0;
-    Ok(resp_to_lua(lua, &out.out, &mut pos)?)
+    Ok(out.out)
+}
+
+/// Pushes a fresh array table of `src`'s strings.
+///
+/// # Safety
+/// A raw Lua frame with room for two more values.
+unsafe fn push_array(l: *mut ffi::lua_State, src: &ArgRef<'_>) {
+    let n = src.len();
+    ffi::lua_createtable(l, n.min(1 << 20) as c_int, 0);
+    for i in 0..n {
+        let b = src.get(i);
+        ffi::lua_pushlstring(l, b.as_ptr() as *const _, b.len());
+        ffi::lua_rawseti(l, -2, (i + 1) as ffi::lua_Integer);
+    }
 }
 
 /// An error a Redis library function raises. `coded` messages carry their

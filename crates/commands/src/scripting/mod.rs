@@ -61,6 +61,7 @@
 //! session (the caller's db and user, blocking commands non-blocking), so
 //! stats, key-change events and (later) ACL checks happen in one place.
 
+pub mod calls;
 pub mod cargs;
 pub mod convert;
 pub mod functions;
