@@ -8,10 +8,8 @@ use crate::events;
 use crate::registry::{registry, Registered};
 use crate::spec::flag;
 use crate::state::{ServerState, SlowEntry};
-use quiver_engine::now_ms;
 use quiver_resp::{Args, ArgsBuf, ReplyBuf};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 /// Resolves argv to a registry entry (descending into subcommands), or the
 /// error Redis gives for an unknown command, subcommand or arity.
@@ -258,8 +256,11 @@ pub fn call(
     args: Args<'_>,
 ) {
     let spec = entry.spec;
-    let start = Instant::now();
-    let now = now_ms();
+    // One clock read gives both the command's time (for expiry) and the
+    // start of its duration: clock reads are a visible share of a small
+    // command, and a script pays them for every `redis.call`.
+    let start_us = quiver_engine::clock::now_us();
+    let now = start_us / 1000;
     let result = {
         let mut ctx = Ctx {
             server,
@@ -270,7 +271,7 @@ pub fn call(
         };
         (spec.handler)(&mut ctx, args)
     };
-    let micros = start.elapsed().as_micros() as u64;
+    let micros = quiver_engine::clock::now_us().saturating_sub(start_us);
     let stat = &server.cmd_stats[entry.id];
     stat.calls.fetch_add(1, Ordering::Relaxed);
     stat.usec.fetch_add(micros, Ordering::Relaxed);

@@ -56,16 +56,27 @@ impl ArgsBuf {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        let mut buf = ArgsBuf {
-            inline: true,
-            ..Default::default()
-        };
-        for item in items {
-            let start = buf.scratch.len();
-            buf.scratch.extend_from_slice(item.as_ref());
-            buf.ranges.push(start..buf.scratch.len());
-        }
+        let mut buf = ArgsBuf::default();
+        buf.refill(items);
         buf
+    }
+
+    /// Replaces the contents with owned copies of `items`, keeping the
+    /// allocations: a caller that builds many argument vectors (a script's
+    /// `redis.call`s) reuses one buffer instead of allocating per call.
+    pub fn refill<I, T>(&mut self, items: I)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.inline = true;
+        self.ranges.clear();
+        self.scratch.clear();
+        for item in items {
+            let start = self.scratch.len();
+            self.scratch.extend_from_slice(item.as_ref());
+            self.ranges.push(start..self.scratch.len());
+        }
     }
 
     /// Copies a view into owned storage.

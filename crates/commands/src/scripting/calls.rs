@@ -160,14 +160,15 @@ unsafe fn run_call(l: *mut lua_State) -> Result<(), CallFailure> {
     for (i, s) in &numbers {
         parts[*i] = s.as_bytes();
     }
-    let mut ctx = cell.borrow_mut();
-    let out = execute_call(&mut ctx, &parts)?;
-    drop(ctx);
+    let Ok(mut ctx) = cell.try_borrow_mut() else {
+        return Err(CallFailure("ERR redis.call called re-entrantly".into()));
+    };
+    execute_call(&mut ctx, &parts)?;
     if ffi::lua_checkstack(l, 8) == 0 {
         return Err(CallFailure("ERR reply too deep for the Lua stack".into()));
     }
     let mut pos = 0;
-    push_reply(l, &out, &mut pos, 0);
+    push_reply(l, &ctx.scratch.reply.out, &mut pos, 0);
     Ok(())
 }
 

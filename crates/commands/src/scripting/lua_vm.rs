@@ -96,6 +96,8 @@ pub struct Vm {
     /// Where `redis.call` & co. find the run in progress. Boxed: its
     /// address is baked into those C functions as an upvalue.
     slot: Box<CallSlot>,
+    /// Argument and reply buffers `redis.call` reuses from call to call.
+    scratch: RefCell<CallScratch>,
     /// `bind(f, keys, args)`: a Lua closure calling a function with its
     /// arguments, so it runs inside the same protected call as EVAL bodies.
     bind: Function,
@@ -117,12 +119,32 @@ pub struct RunSpec<'a> {
     pub is_function: bool,
 }
 
+/// Buffers one `redis.call` builds its command and receives its reply in.
+pub(crate) struct CallScratch {
+    args: ArgsBuf,
+    pub(crate) reply: ReplyBuf,
+}
+
+impl Default for CallScratch {
+    fn default() -> Self {
+        CallScratch {
+            args: ArgsBuf::default(),
+            reply: ReplyBuf {
+                out: Vec::new(),
+                proto: Proto::Resp2,
+            },
+        }
+    }
+}
+
 /// State borrowed by `redis.call` for the duration of one run.
 pub(crate) struct RunCtx<'a> {
     server: &'a ServerState,
     session: &'a mut Session,
     /// `redis.setresp(3)` was called: replies are parsed as RESP3.
     pub(crate) resp3: bool,
+    /// Buffers for the command being called and its reply.
+    pub(crate) scratch: &'a mut CallScratch,
     read_only: bool,
     flags: &'a RunFlags,
 }
@@ -176,6 +198,7 @@ impl Vm {
             globals,
             readonly,
             slot,
+            scratch: RefCell::new(CallScratch::default()),
             bind,
             handler,
             xpcall,
@@ -305,9 +328,16 @@ impl Vm {
         let lua = &self.lua;
         let movable = flags.movable.load(Ordering::Relaxed);
         let rand_before = if movable { self.rand.lock().0 } else { 0 };
+        let mut spare = CallScratch::default();
+        let mut held = self.scratch.try_borrow_mut();
+        let scratch = match held.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => &mut spare,
+        };
         let ctx = RefCell::new(RunCtx {
             server,
             session,
+            scratch,
             resp3: false,
             read_only: spec.read_only,
             flags,
@@ -555,9 +585,9 @@ fn root_message(e: &mlua::Error) -> String {
 pub(crate) struct CallFailure(pub String);
 
 /// `redis.call` / `redis.pcall`: runs one command through dispatch and
-/// returns its reply bytes (in the run's protocol) for conversion to Lua.
-pub(crate) fn execute_call(ctx: &mut RunCtx<'_>, parts: &[&[u8]]) -> Result<Vec<u8>, CallFailure> {
-    let fail = |msg: &str| -> Result<Vec<u8>, CallFailure> { Err(CallFailure(msg.to_string())) };
+/// leaves its reply (in the run's protocol) in `ctx.scratch.reply`.
+pub(crate) fn execute_call(ctx: &mut RunCtx<'_>, parts: &[&[u8]]) -> Result<(), CallFailure> {
+    let fail = |msg: &str| -> Result<(), CallFailure> { Err(CallFailure(msg.to_string())) };
     if ctx.flags.kill.load(Ordering::Acquire) {
         let msg = if ctx.flags.is_function.load(Ordering::Relaxed) {
             KILLED_FN
@@ -566,8 +596,14 @@ pub(crate) fn execute_call(ctx: &mut RunCtx<'_>, parts: &[&[u8]]) -> Result<Vec<
         };
         return fail(msg);
     }
-    let owned = ArgsBuf::from_slices(parts.iter().copied());
-    let view = owned.owned_view();
+    let RunCtx {
+        server,
+        session,
+        scratch,
+        ..
+    } = ctx;
+    scratch.args.refill(parts.iter().copied());
+    let view = scratch.args.owned_view();
     let entry = match dispatch::resolve(&view) {
         Ok(e) => e,
         Err(_) => {
@@ -596,19 +632,21 @@ pub(crate) fn execute_call(ctx: &mut RunCtx<'_>, parts: &[&[u8]]) -> Result<Vec<
     } else {
         Proto::Resp2
     };
-    // Most replies are small: don't start with ReplyBuf::new's 16 KiB.
-    let mut out = ReplyBuf {
-        out: Vec::with_capacity(64),
-        proto,
-    };
-    dispatch::call(ctx.server, ctx.session, &mut out, entry, view);
+    let out = &mut scratch.reply;
+    out.out.clear();
+    out.proto = proto;
+    dispatch::call(server, session, out, entry, view);
     if out.out.first() == Some(&b'-') {
         let end = out.out.len().saturating_sub(2).max(1);
         return Err(CallFailure(
             String::from_utf8_lossy(&out.out[1..end]).to_string(),
         ));
     }
-    Ok(out.out)
+    // A huge reply once should not pin its buffer for the VM's lifetime.
+    if out.out.capacity() > 1 << 20 {
+        out.out.shrink_to(64 << 10);
+    }
+    Ok(())
 }
 
 /// Pushes a fresh array table of `src`'s strings.
