@@ -3,7 +3,9 @@
 //!
 //! Replies for a pipelined batch accumulate in one output buffer and go out
 //! in a single write once no complete request is left in the read buffer,
-//! which is what makes pipelining cheap.
+//! which is what makes pipelining cheap. After a read that held more than
+//! one command the task yields, so a long pipeline is served a read at a
+//! time, interleaved with the thread's other clients.
 
 use bytes::{Buf, BytesMut};
 use quiver_commands::blocking::BlockRequest;
@@ -106,6 +108,7 @@ where
 
         let mut pos = 0;
         let mut protocol_error = false;
+        let mut executed = 0usize;
         loop {
             let limits = Limits {
                 proto_max_bulk_len: state.config.hot.proto_max_bulk_len.load(Ordering::Relaxed),
@@ -128,6 +131,7 @@ where
                         Some(e) => reply.error(&e.to_string()),
                         None => execute(&state, &mut session, &mut reply, view),
                     }
+                    executed += 1;
                     if let Some(job) = session.script_job.take() {
                         quiver_commands::scripting::run_deferred(state.clone(), &mut reply, *job)
                             .await;
@@ -189,6 +193,16 @@ where
         }
         if protocol_error || session.close_after_reply || handle.is_killed() {
             break;
+        }
+        if executed > 1 {
+            // A pipelining client gets one read's worth of commands per
+            // turn, then the other clients of this thread get theirs (as
+            // Redis serves one read per client per event-loop pass).
+            // Otherwise its whole pipeline runs before anyone else, since
+            // the next read is always ready: a KNN query arriving behind a
+            // pipeline of HSETs into an indexed prefix waited for all of
+            // them. A client sending one command at a time never yields.
+            tokio::task::yield_now().await;
         }
         if session.start_monitor && monitor.is_none() {
             session.start_monitor = false;

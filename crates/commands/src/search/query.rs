@@ -389,13 +389,32 @@ pub(crate) fn load_doc(
     key: &[u8],
     json_paths: &[&str],
 ) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    load_doc_fields(ctx, key, json_paths, None)
+}
+
+/// [`load_doc`] keeping only the hash fields (or, for JSON, `$`) named in
+/// `only`, when given. A KNN query typically RETURNs just its distance
+/// (computed, not stored), and copying every field of each hit, the
+/// vector blob included, was most of FT.SEARCH's cost outside the graph
+/// search; with `only` empty this is just the check that the key still
+/// exists.
+fn load_doc_fields(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    json_paths: &[&str],
+    only: Option<&[&str]>,
+) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     use quiver_engine::listpack::Item;
+    let wanted = |f: &[u8]| only.is_none_or(|o| o.iter().any(|w| w.as_bytes() == f));
     let mut view = ctx.server.keyspace.lock_key(SEARCH_DB, key, ctx.now);
     let e = view.peek(key)?;
     let h = match &e.value {
         Value::Hash(h) => h,
         Value::Json(j) => {
-            let mut out = vec![(b"$".to_vec(), quiver_engine::types::json::to_vec(j))];
+            let mut out = Vec::with_capacity(1 + json_paths.len());
+            if wanted(b"$") {
+                out.push((b"$".to_vec(), quiver_engine::types::json::to_vec(j)));
+            }
             for p in json_paths {
                 if *p != "$" {
                     if let Some(v) = super::sync::json_value_text(j, p) {
@@ -412,7 +431,23 @@ pub(crate) fn load_doc(
         Item::Int(v) => v.to_string().into_bytes(),
         Item::Float(v) => format_g(v, 17).into_bytes(),
     };
-    Some(h.iter().map(|(f, v)| (bytes(f), bytes(v))).collect())
+    if only.is_some_and(|o| o.is_empty()) {
+        return Some(Vec::new());
+    }
+    Some(
+        h.iter()
+            .filter_map(|(f, v)| {
+                // Test a stored name before copying it (the common case).
+                if let Item::Bytes(b) = f {
+                    if !wanted(b) {
+                        return None;
+                    }
+                }
+                let name = bytes(f);
+                wanted(&name).then(|| (name, bytes(v)))
+            })
+            .collect(),
+    )
 }
 
 /// Schema attribute names (AS aliases) and the hash fields or JSON paths
@@ -509,10 +544,19 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .map(|r| path_of(&r.name))
         .collect();
     let return_paths: Vec<&str> = return_paths.iter().map(String::as_str).collect();
+    // With RETURN, only the stored fields it names (not the computed ones,
+    // such as a KNN distance) need copying out of each document.
+    let stored_paths: Option<Vec<&str>> = opts.returns.as_ref().map(|rs| {
+        rs.iter()
+            .zip(&return_paths)
+            .filter(|(r, _)| !out.yielded.contains(&r.name))
+            .map(|(_, p)| *p)
+            .collect()
+    });
     let mut rows = Vec::with_capacity(window.len());
     for hit in window {
         let fields = if content {
-            match load_doc(ctx, &hit.key, &return_paths) {
+            match load_doc_fields(ctx, &hit.key, &return_paths, stored_paths.as_deref()) {
                 Some(doc) => Some(hit_fields(
                     &doc,
                     &out.yielded,

@@ -6,7 +6,9 @@
 //!   (a new vector, or a removal) plus a FIFO of them. `insert`/`remove`
 //!   only touch this, so a write never waits for graph construction, and
 //!   every query scans it exactly, so a vector is visible to the very next
-//!   query. It also records which ids are logically present (`len`).
+//!   query. Pending vectors sit in one contiguous array, since during a
+//!   bulk load that scan is most of a query's cost. It also records which
+//!   ids are logically present (`len`).
 //! - **Graph** (`Graph`): vectors in one contiguous `Vec<T>` by slot, layer-0
 //!   links in one flat array (`m0 + 1` words per slot: count, then
 //!   neighbours), upper-layer links per slot. One `RwLock`: queries share it.
@@ -22,11 +24,17 @@
 //! The worker moves an operation in three steps: copy it out of the fresh
 //! buffer, apply it to the graph, then drop it from the buffer if no newer
 //! operation for that id arrived meanwhile. Queries read the buffer first
-//! (exact distances for pending vectors, and the set of ids with *any*
-//! pending operation), then the graph, ignoring graph entries for those ids.
-//! Whatever the interleaving, a query sees each id at most once, with its
-//! newest vector or not at all when a removal is pending. Locks are only
-//! ever taken in the order fresh → graph and the worker never holds both.
+//! (exact distances for pending vectors), then take the graph's read lock
+//! before releasing the buffer's, and ignore graph entries for two kinds of
+//! ids: those whose pending operation shadows an older graph vector
+//! (replacements and removals), and the worker's in-flight batch, which may
+//! already be in the graph while still pending. The worker only retires a
+//! batch under the buffer's write lock, so no other pending id can be in
+//! the graph yet. Whatever the interleaving, a query sees each id at most
+//! once, with its newest vector or not at all when a removal is pending,
+//! and a bulk load of new ids costs queries no per-id exclusion list.
+//! Locks are only ever taken in the order fresh → graph and the worker
+//! never holds both.
 //!
 //! # Deletes
 //! A removed (or replaced) vector's slot becomes a tombstone: still
@@ -57,7 +65,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hashbrown::{HashMap, HashSet};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -102,6 +110,13 @@ const SWEEP_MIN: usize = 64;
 /// known when the plan is applied). Never a real slot: slots are < 2^32 - 1
 /// because a graph that large would not fit in memory with its vectors.
 const NEW_SLOT: u32 = u32::MAX;
+
+/// Larger copies of the graph's two big arrays, see
+/// [`Graph::prepare_growth`].
+struct Grown<T> {
+    data: Vec<T>,
+    links0: Vec<u32>,
+}
 
 /// An insert's effect on the graph, computed under the read lock.
 #[derive(Default)]
@@ -171,22 +186,142 @@ struct Signal {
     stop: bool,
 }
 
-struct Pending<T> {
+struct Pending {
     seq: u64,
-    /// `None` = remove.
-    vector: Option<Arc<[T]>>,
+    /// Where the vector sits in [`Fresh::vecs`]; `None` = remove.
+    slot: Option<u32>,
+    /// The graph may hold an older vector for this id (a replacement, a
+    /// removal, or an id whose earlier operation was pending when this one
+    /// arrived), so queries must ignore the graph's copy. A first insert of
+    /// a new id shadows nothing, which is what keeps the per-query list of
+    /// ignored ids short during a bulk load.
+    shadows: bool,
 }
 
 /// An operation copied out of the fresh buffer: (id, seq, vector or
 /// removal).
-type Op<T> = (DocId, u64, Option<Arc<[T]>>);
+type Op<T> = (DocId, u64, Option<Vec<T>>);
 
 struct Fresh<T> {
-    ops: HashMap<DocId, Pending<T>>,
+    dim: usize,
+    ops: HashMap<DocId, Pending>,
     queue: VecDeque<(DocId, u64)>,
     seq: u64,
     /// Ids that logically have a vector (graph or pending), for `len`.
     present: HashSet<DocId>,
+    /// Pending vectors, contiguous by slot: every query scores all of them,
+    /// and a linear pass over one array is several times cheaper than
+    /// chasing one allocation per vector through the map.
+    vecs: Vec<T>,
+    /// Owner of each slot of `vecs` (`None` = free).
+    slot_ids: Vec<Option<DocId>>,
+    free: Vec<u32>,
+    /// Pending operations with `shadows` set.
+    shadowing: usize,
+    /// Ids of the batch the worker is applying: the graph may already hold
+    /// them while they are still pending here.
+    in_flight: Vec<DocId>,
+}
+
+impl<T: Scalar> Fresh<T> {
+    fn new(dim: usize) -> Self {
+        Fresh {
+            dim,
+            ops: HashMap::new(),
+            queue: VecDeque::new(),
+            seq: 0,
+            present: HashSet::new(),
+            vecs: Vec::new(),
+            slot_ids: Vec::new(),
+            free: Vec::new(),
+            shadowing: 0,
+            in_flight: Vec::new(),
+        }
+    }
+
+    fn vector(&self, slot: u32) -> &[T] {
+        let at = slot as usize * self.dim;
+        &self.vecs[at..at + self.dim]
+    }
+
+    /// Stores `v` for `id`, reusing `slot` (the id's previous pending
+    /// vector) or a free one.
+    fn put_vector(&mut self, id: DocId, v: &[T], slot: Option<u32>) -> u32 {
+        let s = match slot.or_else(|| self.free.pop()) {
+            Some(s) => s,
+            None => {
+                self.vecs.extend_from_slice(v);
+                self.slot_ids.push(Some(id));
+                return (self.slot_ids.len() - 1) as u32;
+            }
+        };
+        let at = s as usize * self.dim;
+        self.vecs[at..at + self.dim].copy_from_slice(v);
+        self.slot_ids[s as usize] = Some(id);
+        s
+    }
+
+    /// Records `op` as `id`'s newest operation, releasing what the one it
+    /// replaces held.
+    fn set_op(&mut self, id: DocId, op: Pending) {
+        if op.shadows {
+            self.shadowing += 1;
+        }
+        let seq = op.seq;
+        let slot = op.slot;
+        if let Some(old) = self.ops.insert(id, op) {
+            self.release(&old, slot);
+        }
+        self.queue.push_back((id, seq));
+    }
+
+    /// Forgets `old`'s bookkeeping; its vector slot is freed unless the
+    /// new operation reuses it (`kept`).
+    fn release(&mut self, old: &Pending, kept: Option<u32>) {
+        if old.shadows {
+            self.shadowing -= 1;
+        }
+        if let Some(s) = old.slot.filter(|&s| Some(s) != kept) {
+            self.slot_ids[s as usize] = None;
+            self.free.push(s);
+        }
+    }
+
+    /// Drops `id`'s operation if it is still the one numbered `seq`.
+    fn complete(&mut self, id: DocId, seq: u64) {
+        if self.ops.get(&id).is_some_and(|op| op.seq == seq) {
+            if let Some(op) = self.ops.remove(&id) {
+                self.release(&op, None);
+            }
+        }
+    }
+
+    /// Once nothing is pending: empties the slot array (so queries stop
+    /// walking free slots) and returns the memory of a large backlog.
+    fn reset_if_empty(&mut self) {
+        if !self.ops.is_empty() {
+            return;
+        }
+        self.vecs.clear();
+        self.slot_ids.clear();
+        self.free.clear();
+        if self.ops.capacity() > 1024 {
+            self.ops.shrink_to(0);
+            self.queue.shrink_to(0);
+            self.vecs.shrink_to(0);
+            self.slot_ids.shrink_to(0);
+            self.free.shrink_to(0);
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.vecs.capacity() * std::mem::size_of::<T>()
+            + self.slot_ids.capacity() * std::mem::size_of::<Option<DocId>>()
+            + (self.free.capacity() + self.in_flight.capacity()) * 4
+            + self.ops.capacity() * (4 + std::mem::size_of::<Pending>() + 1)
+            + self.queue.capacity() * 16
+            + self.present.capacity() * 5
+    }
 }
 
 /// Everything a beam search needs besides the graph, kept between
@@ -355,15 +490,64 @@ impl<T: Scalar> Graph<T> {
         self.data.as_ptr().wrapping_add(s as usize * self.dim)
     }
 
-    /// Grows the per-slot arrays by an eighth (at least 1024 slots) when
-    /// full. Left to `Vec`'s doubling, the vector and link arrays can hold up
-    /// to twice the memory the live vectors need right after a growth step;
-    /// an eighth bounds that slack at 12.5% for a few more copies on growth.
+    /// Slots added per growth step: an eighth (at least 1024). Left to
+    /// `Vec`'s doubling, the vector and link arrays can hold up to twice the
+    /// memory the live vectors need right after a growth step; an eighth
+    /// bounds that slack at 12.5% for a few more copies on growth.
+    fn growth_step(&self) -> usize {
+        (self.ids.len() / 8).max(1024)
+    }
+
+    /// The next insert needs a new slot and the arrays are full.
+    fn must_grow(&self) -> bool {
+        self.free.is_empty() && self.ids.len() == self.ids.capacity()
+    }
+
+    /// Copies the two big arrays (vectors, layer-0 links: tens of MB on a
+    /// large index) into larger allocations under the *read* lock, so the
+    /// write lock in [`Self::install_growth`] only swaps pointers. Growing
+    /// in place under the write lock stalled every query for the whole
+    /// copy. The copy stays valid because only the applier changes the
+    /// graph.
+    fn prepare_growth(&self) -> Option<Grown<T>> {
+        if !self.must_grow() {
+            return None;
+        }
+        let slots = self.ids.len() + self.growth_step();
+        let mut data = Vec::with_capacity(slots * self.dim);
+        data.extend_from_slice(&self.data);
+        let mut links0 = Vec::with_capacity(slots * (self.m0 + 1));
+        links0.extend_from_slice(&self.links0);
+        Some(Grown { data, links0 })
+    }
+
+    /// Swaps in arrays from [`Self::prepare_growth`] (and grows the small
+    /// per-slot ones); returns the old arrays, to be freed after the lock is
+    /// released.
+    fn install_growth(&mut self, mut g: Grown<T>) -> Grown<T> {
+        if g.data.len() != self.data.len() || g.links0.len() != self.links0.len() {
+            // Not from this graph state (cannot happen with a single
+            // applier): leave growth to `alloc`.
+            return g;
+        }
+        std::mem::swap(&mut self.data, &mut g.data);
+        std::mem::swap(&mut self.links0, &mut g.links0);
+        let extra = self.data.capacity() / self.dim.max(1) - self.ids.len();
+        self.ids.reserve_exact(extra);
+        self.state.reserve_exact(extra);
+        self.level.reserve_exact(extra);
+        self.upper.reserve_exact(extra);
+        g
+    }
+
+    /// Grows the per-slot arrays by [`Self::growth_step`] when full (the
+    /// fallback: the worker normally grows them ahead, see
+    /// [`Self::prepare_growth`]).
     fn grow_if_full(&mut self) {
         if self.ids.len() < self.ids.capacity() {
             return;
         }
-        let extra = (self.ids.len() / 8).max(1024);
+        let extra = self.growth_step();
         self.ids.reserve_exact(extra);
         self.state.reserve_exact(extra);
         self.level.reserve_exact(extra);
@@ -792,7 +976,30 @@ impl<T: Scalar> Graph<T> {
     }
 }
 
-/// Whether `id` has a pending operation (sorted list from the snapshot).
+/// Niceness of the worker thread. Building the graph is background work:
+/// on a machine with few cores, a worker at the same priority as the
+/// threads serving queries takes whole scheduler slices from them whenever
+/// it and a query are runnable at once, which on a 2-core box made query
+/// tail latency during inserts several times the idle one. At +10 a waking
+/// query thread preempts it at once, while it still gets most of any CPU
+/// time the rest of the process leaves idle.
+#[cfg(target_os = "linux")]
+const WORKER_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's scheduling priority to [`WORKER_NICE`]
+/// (best effort: on failure it simply keeps the process's priority).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid` has no preconditions, and `setpriority` on our own
+    // thread id only changes this thread's scheduling weight.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, WORKER_NICE);
+    }
+}
+
+/// Whether the graph must not answer for `id` (sorted list from
+/// [`Shared::scan_fresh`]).
 #[inline]
 fn overridden(over: &[DocId], id: DocId) -> bool {
     !over.is_empty() && over.binary_search(&id).is_ok()
@@ -815,29 +1022,46 @@ impl<T: Scalar> Shared<T> {
         Ok(decode_prepared(&self.dist, self.params.elem, query))
     }
 
-    /// Scores pending vectors and returns the (sorted) ids the graph must
-    /// not answer for.
+    /// Scores pending vectors, then read-locks the graph; returns the lock
+    /// and the (sorted) ids the graph must not answer for: those whose
+    /// pending operation shadows an older graph vector, plus the worker's
+    /// in-flight batch (possibly in the graph already, and still scored
+    /// here). The fresh lock is held until the graph lock is taken, so the
+    /// worker cannot finish a batch in between: every id the graph holds
+    /// from an operation this scan saw pending is in that batch.
     fn scan_fresh(
         &self,
         q: &[T],
         filter: Option<&[DocId]>,
         mut f: impl FnMut(Scored),
-    ) -> Vec<DocId> {
+    ) -> (Vec<DocId>, RwLockReadGuard<'_, Graph<T>>) {
         let fresh = self.fresh.read();
         if fresh.ops.is_empty() {
-            return Vec::new();
+            return (Vec::new(), self.graph.read());
         }
-        let mut over = Vec::with_capacity(fresh.ops.len());
-        for (&id, op) in &fresh.ops {
-            over.push(id);
-            if let Some(v) = &op.vector {
+        let dim = fresh.dim;
+        for (vec, id) in fresh.vecs.chunks_exact(dim).zip(&fresh.slot_ids) {
+            if let Some(id) = *id {
                 if passes(filter, id) {
-                    f(Scored::new(self.dist.eval(q, v), id));
+                    f(Scored::new(self.dist.eval(q, vec), id));
                 }
             }
         }
+        let mut over = fresh.in_flight.clone();
+        if fresh.shadowing > 0 {
+            over.extend(
+                fresh
+                    .ops
+                    .iter()
+                    .filter(|(_, op)| op.shadows)
+                    .map(|(&id, _)| id),
+            );
+        }
         over.sort_unstable();
-        over
+        over.dedup();
+        let g = self.graph.read();
+        drop(fresh);
+        (over, g)
     }
 
     fn take_visited(&self) -> Scratch {
@@ -869,22 +1093,26 @@ impl<T: Scalar> Shared<T> {
                     // A stale entry: a newer operation for `id` is queued
                     // behind it and will be applied instead.
                     if let Some(op) = fresh.ops.get(&id).filter(|op| op.seq == seq) {
-                        batch.push((id, seq, op.vector.clone()));
+                        let v = op.slot.map(|s| fresh.vector(s).to_vec());
+                        batch.push((id, seq, v));
                     }
                 }
+                fresh.in_flight.clear();
+                fresh.in_flight.extend(batch.iter().map(|(id, _, _)| *id));
                 batch
             };
             if batch.is_empty() {
-                let mut fresh = self.fresh.write();
-                if fresh.ops.is_empty() && fresh.ops.capacity() > 1024 {
-                    fresh.ops.shrink_to(0);
-                    fresh.queue.shrink_to(0);
-                }
+                self.fresh.write().reset_if_empty();
                 return;
             }
             for (id, _, v) in &batch {
                 match v {
                     Some(v) => {
+                        let grown = self.graph.read().prepare_growth();
+                        if let Some(grown) = grown {
+                            let old = self.graph.write().install_growth(grown);
+                            drop(old);
+                        }
                         let (level, plan) = {
                             let g = self.graph.read();
                             let level = g.random_level(&mut rng);
@@ -898,10 +1126,10 @@ impl<T: Scalar> Shared<T> {
             {
                 let mut fresh = self.fresh.write();
                 for (id, seq, _) in &batch {
-                    if fresh.ops.get(id).is_some_and(|op| op.seq == *seq) {
-                        fresh.ops.remove(id);
-                    }
+                    fresh.complete(*id, *seq);
                 }
+                fresh.in_flight.clear();
+                fresh.reset_if_empty();
             }
             if self.graph.read().needs_sweep() {
                 self.sweep();
@@ -933,6 +1161,7 @@ impl<T: Scalar> Shared<T> {
     }
 
     fn worker_main(self: Arc<Self>) {
+        lower_thread_priority();
         let mut sc = Scratch::default();
         loop {
             {
@@ -960,17 +1189,13 @@ impl<T: Scalar> HnswIndex<T> {
 
     pub(crate) fn with_tuning(params: VectorParams, tuning: Tuning) -> Self {
         let dist = Distance::new(params.metric);
+        let dim = params.dim;
         let shared = Arc::new(Shared {
             graph: RwLock::new(Graph::new(&params, dist)),
             params,
             tuning,
             dist,
-            fresh: RwLock::new(Fresh {
-                ops: HashMap::new(),
-                queue: VecDeque::new(),
-                seq: 0,
-                present: HashSet::new(),
-            }),
+            fresh: RwLock::new(Fresh::new(dim)),
             apply: Mutex::new(SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15)),
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
@@ -1025,19 +1250,22 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
                 want,
             });
         }
-        let v: Arc<[T]> = decode_prepared(&self.shared.dist, self.shared.params.elem, blob).into();
+        let v = decode_prepared(&self.shared.dist, self.shared.params.elem, blob);
         {
             let mut fresh = self.shared.fresh.write();
             fresh.seq += 1;
             let seq = fresh.seq;
-            fresh.ops.insert(
+            let prev = fresh.ops.get(&id).map(|op| op.slot);
+            let shadows = prev.is_some() || fresh.present.contains(&id);
+            let slot = fresh.put_vector(id, &v, prev.flatten());
+            fresh.set_op(
                 id,
                 Pending {
                     seq,
-                    vector: Some(v),
+                    slot: Some(slot),
+                    shadows,
                 },
             );
-            fresh.queue.push_back((id, seq));
             fresh.present.insert(id);
         }
         self.after_write();
@@ -1052,8 +1280,14 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
             }
             fresh.seq += 1;
             let seq = fresh.seq;
-            fresh.ops.insert(id, Pending { seq, vector: None });
-            fresh.queue.push_back((id, seq));
+            fresh.set_op(
+                id,
+                Pending {
+                    seq,
+                    slot: None,
+                    shadows: true,
+                },
+            );
         }
         self.after_write();
     }
@@ -1071,8 +1305,7 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
             return Ok(Vec::new());
         }
         let mut top = TopK::new(k);
-        let over = sh.scan_fresh(&q, filter, |s| top.push(s));
-        let g = sh.graph.read();
+        let (over, g) = sh.scan_fresh(&q, filter, |s| top.push(s));
         let usable = |s: u32| {
             let id = g.ids[s as usize];
             g.is_live(s) && !overridden(&over, id) && passes(filter, id)
@@ -1114,12 +1347,11 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
         let sh = &*self.shared;
         let q = sh.query_vector(query)?;
         let mut out = Vec::new();
-        let over = sh.scan_fresh(&q, filter, |s| {
+        let (over, g) = sh.scan_fresh(&q, filter, |s| {
             if s.dist <= radius {
                 out.push(s);
             }
         });
-        let g = sh.graph.read();
         let usable = |s: u32| {
             let id = g.ids[s as usize];
             g.is_live(s) && !overridden(&over, id) && passes(filter, id)
@@ -1197,12 +1429,7 @@ impl<T: Scalar> VectorIndex for HnswIndex<T> {
     }
 
     fn memory_bytes(&self) -> usize {
-        let fresh_bytes = {
-            let fresh = self.shared.fresh.read();
-            fresh.ops.len() * (self.shared.params.dim * std::mem::size_of::<T>() + 32)
-                + fresh.queue.capacity() * 16
-                + fresh.present.capacity() * 5
-        };
+        let fresh_bytes = self.shared.fresh.read().memory_bytes();
         fresh_bytes + self.shared.graph.read().memory_bytes() + std::mem::size_of::<Self>()
     }
 }
@@ -1468,6 +1695,49 @@ mod tests {
         let got = h.knn(&blobs[3], 1, QueryOpts::default(), None).unwrap();
         assert_ne!(got[0].0, 3);
         assert_eq!(h.len(), 2000);
+    }
+
+    #[test]
+    fn pending_replacements_and_removals_shadow_the_graph() {
+        let p = params(8, Metric::L2);
+        let h = HnswIndex::<f32>::with_tuning(p, graph_only());
+        let old = random_blobs(1500, 8, 21);
+        let new = random_blobs(300, 8, 22);
+        for (i, b) in old.iter().enumerate() {
+            h.insert(i as DocId, b).unwrap();
+        }
+        h.wait_idle();
+        // Replace 0..300 and remove 300..400 while the worker is applying
+        // them: every query must see only the newest state, once per id.
+        for i in 0..300 {
+            h.insert(i as DocId, &new[i]).unwrap();
+            if i < 100 {
+                h.remove(300 + i as DocId);
+            }
+            for (blob, want) in [(&new[i], Some(i as DocId)), (&old[i], None)] {
+                let got = h.knn(blob, 5, QueryOpts::default(), None).unwrap();
+                let mut ids: Vec<DocId> = got.iter().map(|r| r.0).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                assert_eq!(ids.len(), got.len(), "duplicate ids for {i}");
+                assert!(got
+                    .iter()
+                    .all(|r| !(300..300 + i.min(99) as DocId + 1).contains(&r.0)));
+                match want {
+                    Some(id) => assert_eq!(got[0], (id, 0.0), "replacement {i} not seen"),
+                    None => assert!(
+                        got.iter().all(|r| r.0 != i as DocId || r.1 > 0.0),
+                        "old vector of {i} still answered"
+                    ),
+                }
+            }
+        }
+        h.wait_idle();
+        assert_eq!(h.len(), 1400);
+        for i in (0..300).step_by(7) {
+            let got = h.knn(&new[i], 1, QueryOpts::default(), None).unwrap();
+            assert_eq!(got, vec![(i as DocId, 0.0)]);
+        }
     }
 
     #[test]
