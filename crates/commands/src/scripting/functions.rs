@@ -699,7 +699,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ro: bool) -> CmdResult {
     }
     let (keys, argv) = key_views(&args, n);
     let target = TargetRef::Function(name);
-    if can_defer(ctx) && speed != super::speed::FAST {
+    if can_defer(ctx) && !super::speed::inline(speed) {
         defer(ctx, target, keys, argv, no_writes, true);
     } else {
         run_inline(ctx, target, keys, argv, no_writes, true);
@@ -731,7 +731,8 @@ pub(super) fn run(
     let ran = engine
         .vm
         .run(server, session, flags, &f.func, keys, argv, &spec, reply);
+    let before = f.speed.load(Ordering::Relaxed);
     f.speed
-        .store(super::speed_of(flags, ran), Ordering::Relaxed);
+        .store(super::speed_of(flags, ran, before), Ordering::Relaxed);
     ran
 }

@@ -10,7 +10,9 @@
 //! short EVALSHA ~6x dearer than in Redis. So runs are split by speed:
 //!
 //! * Every cached script and every function remembers how long its last
-//!   run took ([`speed`]): `FAST` if under [`INLINE_BUDGET_US`] (1 ms).
+//!   run took ([`speed`]): `FAST` if under [`INLINE_BUDGET_US`] (1 ms); a
+//!   fast script stays inline through one overrun (wall time: the thread
+//!   may simply have been preempted) and is deferred after two in a row.
 //! * A `FAST` script runs **inline**, on the connection's thread, inside
 //!   the EVAL handler (`run_inline`). The busy marker is still set
 //!   (plain atomic stores, no lock or allocation) so that connections on
@@ -52,9 +54,9 @@
 //! another thread just before the marker was set may still be executing
 //! when the script starts (one command's worth of overlap).
 //!
-//! Per run, the interpreter no longer does a full GC (it was ~8% of a
-//! short run): Lua's incremental collector runs as the run allocates, plus
-//! a 64 KiB step every 64 runs. KEYS/ARGV are built straight from the
+//! Per run, the interpreter does no GC work of its own (a full collection
+//! was ~8% of a short run, explicit steps ~10%): Lua's incremental collector
+//! runs as the run allocates. KEYS/ARGV are built straight from the
 //! request's argument views (no owned copies) on inline runs.
 //!
 //! `redis.call` goes through [`crate::dispatch::call`] with a script
@@ -111,6 +113,18 @@ pub mod speed {
     pub const FAST: u8 = 1;
     /// The last run took longer: run it on the script thread.
     pub const SLOW: u8 = 2;
+    /// Fast until its last run, which overran the budget once: still run
+    /// inline. A single overrun of a script that is normally fast is
+    /// usually the I/O thread being preempted mid-run (the clock is wall
+    /// time); deferring on it cost every following call a thread hand-off
+    /// until the next fast run re-earned `FAST`. A second overrun in a row
+    /// makes it `SLOW`.
+    pub const FAST_OVERRAN: u8 = 3;
+
+    /// Whether a script with this speed runs inline.
+    pub fn inline(speed: u8) -> bool {
+        speed == FAST || speed == FAST_OVERRAN
+    }
 }
 
 /// The state of the script currently running, shared with the VM hook and
@@ -621,7 +635,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, read_only: bool
     let read_only = read_only || no_writes;
     let (keys, argv) = key_views(&args, n);
     let target = TargetRef::Script(&sha);
-    if can_defer(ctx) && speed != speed::FAST {
+    if can_defer(ctx) && !speed::inline(speed) {
         defer(ctx, target, keys, argv, read_only, false);
         return Ok(());
     }
@@ -737,7 +751,9 @@ fn run_target(
                 };
                 let ran =
                     e.vm.run(server, session, flags, &c.func, keys, argv, &spec, reply);
-                c.speed.store(speed_of(flags, ran), Ordering::Relaxed);
+                let before = c.speed.load(Ordering::Relaxed);
+                c.speed
+                    .store(speed_of(flags, ran, before), Ordering::Relaxed);
                 Some(ran)
             });
             match res {
@@ -759,13 +775,21 @@ fn run_target(
     }
 }
 
-/// The [`speed`] a run that just ended earns its script.
-fn speed_of(flags: &RunFlags, ran: Ran) -> u8 {
+/// The [`speed`] a run that just ended earns its script, given the speed
+/// it had before.
+fn speed_of(flags: &RunFlags, ran: Ran, before: u8) -> u8 {
     let took = mono_us().saturating_sub(flags.run_start_us.load(Ordering::Relaxed));
-    if ran == Ran::Done && took < INLINE_BUDGET_US {
-        speed::FAST
-    } else {
-        speed::SLOW
+    speed_after(took, ran, before)
+}
+
+/// [`speed_of`] for a run that took `took` µs.
+fn speed_after(took: u64, ran: Ran, before: u8) -> u8 {
+    match ran {
+        // The hook stopped it: provably long in Lua itself.
+        Ran::Moved => speed::SLOW,
+        Ran::Done if took < INLINE_BUDGET_US => speed::FAST,
+        Ran::Done if before == speed::FAST => speed::FAST_OVERRAN,
+        Ran::Done => speed::SLOW,
     }
 }
 
@@ -963,4 +987,27 @@ fn script_help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         ctx.reply.simple(l);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_overrun_keeps_a_fast_script_inline_two_defer_it() {
+        let quick = INLINE_BUDGET_US / 10;
+        let over = INLINE_BUDGET_US * 5;
+        assert_eq!(speed_after(quick, Ran::Done, speed::UNKNOWN), speed::FAST);
+        let once = speed_after(over, Ran::Done, speed::FAST);
+        assert_eq!(once, speed::FAST_OVERRAN);
+        assert!(speed::inline(once));
+        let twice = speed_after(over, Ran::Done, once);
+        assert_eq!(twice, speed::SLOW);
+        assert!(!speed::inline(twice));
+        // A fast run clears the strike; a first run that overran, or one the
+        // hook moved, is slow straight away.
+        assert_eq!(speed_after(quick, Ran::Done, once), speed::FAST);
+        assert_eq!(speed_after(over, Ran::Done, speed::UNKNOWN), speed::SLOW);
+        assert_eq!(speed_after(quick, Ran::Moved, speed::FAST), speed::SLOW);
+    }
 }
