@@ -376,11 +376,8 @@ impl Vm {
                             ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
                             ffi::lua_settop(l, 2);
                         }
-                        // [f, h] -> [h, f] -> pcall -> [h, result]
-                        ffi::lua_insert(l, 1);
-                        let ok = ffi::lua_pcall(l, 0, 1, 1) == 0;
-                        ffi::lua_pushboolean(l, c_int::from(ok));
-                        ffi::lua_replace(l, 1);
+                        // [f, h] -> [ok, result]
+                        super::protect::run_with_handler(l);
                         if !is_function {
                             ffi::lua_pushnil(l);
                             ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());

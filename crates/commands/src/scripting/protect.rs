@@ -89,6 +89,16 @@ unsafe extern "C-unwind" fn xpcall_impl(l: *mut lua_State) -> c_int {
 /// is kept, since only it becomes the reply.
 unsafe extern "C-unwind" fn runner_impl(l: *mut lua_State) -> c_int {
     ffi::lua_settop(l, 2); // [f, h]
+    run_with_handler(l)
+}
+
+/// The body of `runner`, also used directly by `Vm::run`'s raw entry:
+/// with exactly `[f, h]` on the frame, calls `f()` under handler `h` and
+/// leaves `[ok, first_result_or_handled_error]`; returns 2.
+///
+/// # Safety
+/// A raw Lua frame holding exactly the two values.
+pub(crate) unsafe fn run_with_handler(l: *mut lua_State) -> c_int {
     ffi::lua_insert(l, 1); // [h, f]
     ffi::lua_pushboolean(l, 1);
     ffi::lua_insert(l, 1); // [true, h, f]
