@@ -8,9 +8,11 @@
 //! it can be fuzzed and unit-tested on plain byte slices.
 
 pub mod args;
+pub mod float;
 pub mod parser;
 pub mod reply;
 
 pub use args::{Args, ArgsBuf};
+pub use float::{format_g_buf, FormattedG};
 pub use parser::{parse_request, split_args, Limits, ProtocolError};
 pub use reply::{format_double, format_g, Proto, ReplyBuf};

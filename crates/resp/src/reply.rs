@@ -141,7 +141,7 @@ impl ReplyBuf {
 
     /// A double: `,d` in RESP3, a bulk string in RESP2, formatted like Redis 7.0.
     pub fn double(&mut self, d: f64) {
-        let s = format_double(d);
+        let s = crate::float::format_g_buf(d, 17);
         match self.proto {
             Proto::Resp2 => self.bulk(s.as_bytes()),
             Proto::Resp3 => {
@@ -224,50 +224,14 @@ impl ReplyBuf {
 /// Formats a double as Redis 7.0 does in replies: `%.17g`, with `inf`,
 /// `-inf` and `nan` spelled out.
 pub fn format_double(d: f64) -> String {
-    if d.is_nan() {
-        return "nan".to_string();
-    }
-    if d.is_infinite() {
-        return if d > 0.0 {
-            "inf".to_string()
-        } else {
-            "-inf".to_string()
-        };
-    }
-    format_g(d, 17)
+    crate::float::format_g_buf(d, 17).as_str().to_string()
 }
 
 /// C's `%.{prec}g`: `prec` significant digits, trailing zeros removed, and
-/// exponent notation when the exponent is below -4 or at least `prec`.
+/// exponent notation when the exponent is below -4 or at least `prec`
+/// (see [`crate::float::format_g_buf`], which does not allocate).
 pub fn format_g(d: f64, prec: usize) -> String {
-    if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".to_string()
-        } else {
-            "0".to_string()
-        };
-    }
-    let prec = prec.max(1);
-    let sci = format!("{:.*e}", prec - 1, d);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= prec as i32 {
-        let m = trim_fraction_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
-        let fixed = format!("{:.*}", decimals, d);
-        trim_fraction_zeros(&fixed).to_string()
-    }
-}
-
-fn trim_fraction_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    crate::float::format_g_buf(d, prec).as_str().to_string()
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use crate::context::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::util::eq_ic;
 use quiver_engine::Value;
-use quiver_resp::{format_g, Args};
+use quiver_resp::{format_g, format_g_buf, Args, FormattedG};
 use quiver_search::{SearchOutput, SearchRequest};
+use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 /// One `RETURN` entry: the name asked for and the name to show it under.
@@ -368,16 +369,18 @@ pub(crate) fn run_query(
 /// Formats a distance or other computed number as RediSearch does: an
 /// integer (`%lld`) when whole and in range, else `%.12g`.
 pub(crate) fn format_number(d: f64) -> String {
+    format_number_buf(d).as_str().to_string()
+}
+
+/// [`format_number`] on the stack (one per KNN hit on the hot path).
+pub(crate) fn format_number_buf(d: f64) -> FormattedG {
     if d.is_finite() && d.fract() == 0.0 && d.abs() < 9.2e18 {
-        format!("{}", d as i64)
-    } else if d.is_infinite() {
-        if d > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        }
+        // An integer below 2^63 has at most 19 digits: always fits.
+        let mut out = FormattedG::new();
+        let _ = write!(out, "{}", d as i64);
+        out
     } else {
-        format_g(d, 12)
+        format_g_buf(d, 12)
     }
 }
 
@@ -494,7 +497,10 @@ fn hit_fields(
             // branch of an OR next to a vector clause).
             for (n, v) in yielded_names.iter().zip(yielded) {
                 if !v.is_nan() {
-                    out.push((n.as_bytes().to_vec(), format_number(*v).into_bytes()));
+                    out.push((
+                        n.as_bytes().to_vec(),
+                        format_number_buf(*v).as_bytes().to_vec(),
+                    ));
                 }
             }
             out.extend(doc.iter().cloned());
@@ -505,7 +511,7 @@ fn hit_fields(
                     if let Some(v) = yielded.get(pos).filter(|v| !v.is_nan()) {
                         out.push((
                             r.show_as.as_bytes().to_vec(),
-                            format_number(*v).into_bytes(),
+                            format_number_buf(*v).as_bytes().to_vec(),
                         ));
                     }
                     continue;
