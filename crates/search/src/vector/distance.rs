@@ -287,7 +287,8 @@ pub(crate) mod x86 {
         while i + 32 <= n {
             // SAFETY: i + 32 <= n <= len of both slices.
             unsafe {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+                acc0 =
+                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
                 acc1 = _mm256_fmadd_ps(
                     _mm256_loadu_ps(pa.add(i + 8)),
                     _mm256_loadu_ps(pb.add(i + 8)),
