@@ -119,7 +119,10 @@ pub fn format_g_buf(d: f64, prec: usize) -> FormattedG {
             n += 1;
         }
     }
-    let exp = parse_exp(&text[(e_at + 1).min(text.len())..]);
+    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..])
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
     // Significant digits without trailing zeros (at least one).
     while n > 1 && digits[n - 1] == b'0' {
         n -= 1;
@@ -134,13 +137,9 @@ pub fn format_g_buf(d: f64, prec: usize) -> FormattedG {
             out.push(b'.');
             out.extend(&digits[1..]);
         }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
-        let a = exp.unsigned_abs();
-        if a < 10 {
-            out.push(b'0');
-        }
-        out.extend(itoa_small(a).digits());
+        let sign = if exp < 0 { '-' } else { '+' };
+        // At most "e+308": always fits after at most 31 bytes of mantissa.
+        let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
     } else if exp >= 0 {
         let int_len = exp as usize + 1;
         for i in 0..int_len {
@@ -156,58 +155,6 @@ pub fn format_g_buf(d: f64, prec: usize) -> FormattedG {
             out.push(b'0');
         }
         out.extend(digits);
-    }
-    out
-}
-
-fn parse_exp(s: &[u8]) -> i32 {
-    let (neg, s) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let v = s
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0i32, |acc, &b| {
-            acc.saturating_mul(10).saturating_add((b - b'0') as i32)
-        });
-    if neg {
-        -v
-    } else {
-        v
-    }
-}
-
-/// Decimal digits of an exponent (at most 3).
-struct SmallDigits {
-    buf: [u8; 4],
-    len: usize,
-}
-
-impl SmallDigits {
-    fn digits(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-fn itoa_small(mut v: u32) -> SmallDigits {
-    let mut rev = [0u8; 4];
-    let mut n = 0;
-    loop {
-        rev[n] = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 || n == rev.len() {
-            break;
-        }
-    }
-    let mut out = SmallDigits {
-        buf: [0; 4],
-        len: n,
-    };
-    for i in 0..n {
-        out.buf[i] = rev[n - 1 - i];
     }
     out
 }

@@ -279,43 +279,31 @@ pub(crate) mod x86 {
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         // Four independent accumulators: an FMA's latency is four cycles,
         // so two chains left the FMA units half idle on long vectors.
-        let mut acc0 = _mm256_setzero_ps();
-        let mut acc1 = _mm256_setzero_ps();
-        let mut acc2 = _mm256_setzero_ps();
-        let mut acc3 = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
         while i + 32 <= n {
-            // SAFETY: i + 32 <= n <= len of both slices.
-            unsafe {
-                acc0 =
-                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-                acc1 = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(pa.add(i + 8)),
-                    _mm256_loadu_ps(pb.add(i + 8)),
-                    acc1,
-                );
-                acc2 = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(pa.add(i + 16)),
-                    _mm256_loadu_ps(pb.add(i + 16)),
-                    acc2,
-                );
-                acc3 = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(pa.add(i + 24)),
-                    _mm256_loadu_ps(pb.add(i + 24)),
-                    acc3,
-                );
+            for (k, slot) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 32 <= n <= len of both slices, so every
+                // 8-lane unaligned load at i + 8k (k < 4) stays in bounds.
+                let (x, y) = unsafe {
+                    (
+                        _mm256_loadu_ps(pa.add(i + 8 * k)),
+                        _mm256_loadu_ps(pb.add(i + 8 * k)),
+                    )
+                };
+                *slot = _mm256_fmadd_ps(x, y, *slot);
             }
             i += 32;
         }
         while i + 8 <= n {
             // SAFETY: i + 8 <= n, in bounds of both slices.
             let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
-            acc0 = _mm256_fmadd_ps(x, y, acc0);
+            acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
             i += 8;
         }
         let mut sum = hsum_ps(_mm256_add_ps(
-            _mm256_add_ps(acc0, acc1),
-            _mm256_add_ps(acc2, acc3),
+            _mm256_add_ps(acc[0], acc[1]),
+            _mm256_add_ps(acc[2], acc[3]),
         ));
         for j in i..n {
             sum += a[j] * b[j];
