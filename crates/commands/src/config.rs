@@ -145,6 +145,15 @@ pub static DIRECTIVES: &[Directive] = &[
     d("dynamic-hz", YESNO, "yes", true),
     d("io-threads", Kind::Int { min: 1, max: 128 }, "1", false),
     d("io-threads-do-reads", YESNO, "no", false),
+    d(
+        "io-poll-us",
+        Kind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        "50",
+        true,
+    ),
     d("daemonize", YESNO, "no", false),
     d(
         "supervised",
@@ -544,6 +553,9 @@ pub struct Hot {
     /// gate reads it on every pass while a script runs, so no name lookup.
     pub busy_reply_threshold: AtomicU64,
     pub hz: AtomicU64,
+    /// `io-poll-us`: how long an I/O thread polls its sockets before it
+    /// sleeps (Quiver's own directive; see `quiver_server::idle_poll`).
+    pub io_poll_us: AtomicU64,
     pub protected_mode: AtomicBool,
     pub active_expire_effort: AtomicU64,
     pub enable_debug: AtomicBool,
@@ -629,6 +641,7 @@ impl Config {
                 latency_threshold: AtomicU64::new(0),
                 busy_reply_threshold: AtomicU64::new(5000),
                 hz: AtomicU64::new(10),
+                io_poll_us: AtomicU64::new(50),
                 protected_mode: AtomicBool::new(true),
                 active_expire_effort: AtomicU64::new(1),
                 enable_debug: AtomicBool::new(false),
@@ -770,6 +783,7 @@ impl Config {
         match DIRECTIVES[i].name {
             "timeout" => h.timeout.store(num() as u64, Ordering::Relaxed),
             "maxclients" => h.maxclients.store(num() as usize, Ordering::Relaxed),
+            "io-poll-us" => h.io_poll_us.store(num() as u64, Ordering::Relaxed),
             "proto-max-bulk-len" => h.proto_max_bulk_len.store(num(), Ordering::Relaxed),
             "client-query-buffer-limit" => h
                 .client_query_buffer_limit

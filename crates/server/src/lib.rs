@@ -7,6 +7,7 @@
 
 pub mod connection;
 pub mod cron;
+pub mod idle_poll;
 pub mod options;
 pub mod tls;
 
@@ -119,10 +120,8 @@ pub async fn serve(state: Arc<ServerState>, listeners: Vec<TcpListener>) {
         std::thread::Builder::new()
             .name(format!("quiver-io-{i}"))
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+                let mut builder = tokio::runtime::Builder::new_current_thread();
+                let rt = match idle_poll::install(&mut builder, &st).enable_all().build() {
                     Ok(rt) => rt,
                     Err(e) => {
                         tracing::error!("cannot start I/O thread: {e}");
@@ -260,7 +259,12 @@ fn start_connection(
     apply_keepalive(state, &stream);
     if !tls {
         state.clients.register(handle.clone());
-        tokio::task::spawn_local(connection::serve(state.clone(), stream, handle));
+        let polled = idle_poll::watch(fd);
+        let st = state.clone();
+        tokio::task::spawn_local(async move {
+            connection::serve(st, stream, handle).await;
+            drop(polled);
+        });
         return;
     }
     let acceptor = match acceptors.acceptor(state) {
@@ -278,7 +282,9 @@ fn start_connection(
         match hs.await {
             Ok(Ok(tls_stream)) => {
                 st.clients.register(handle.clone());
+                let polled = idle_poll::watch(fd);
                 connection::serve(st, tls_stream, handle).await;
+                drop(polled);
             }
             Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
             Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
@@ -359,10 +365,8 @@ impl RunningServer {
         let (tx, rx) = std::sync::mpsc::channel();
         let st = state.clone();
         let thread = std::thread::spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            let rt = match idle_poll::install(&mut builder, &st).enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = tx.send(Err(e));

@@ -38,7 +38,8 @@ fn main() {
     init_logging(&config);
     let _ = quiver_commands::state::USED_MEMORY.set(jemalloc_allocated);
     let state = Arc::new(ServerState::new(config));
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    let rt = match quiver_server::idle_poll::install(&mut builder, &state)
         .enable_all()
         .build()
     {

@@ -148,3 +148,42 @@ fn watch_is_released_when_the_client_disconnects() {
     assert!(!srv.state.watches.active());
     assert_eq!(cmd(&mut b, &["SET", "k", "1"]).unwrap(), Value::Okay);
 }
+
+#[test]
+fn io_poll_us_is_a_live_directive() {
+    let srv = server();
+    let mut con = client(&srv);
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("io-poll-us")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(got, vec!["io-poll-us", "50"]);
+    for v in ["0", "200", "50"] {
+        let ok: String = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("io-poll-us")
+            .arg(v)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(ok, "OK");
+        assert_eq!(
+            srv.state
+                .config
+                .hot
+                .io_poll_us
+                .load(std::sync::atomic::Ordering::Relaxed),
+            v.parse::<u64>().unwrap()
+        );
+        // Served with and without polling.
+        let pong: String = redis::cmd("PING").query(&mut con).unwrap();
+        assert_eq!(pong, "PONG");
+    }
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("io-poll-us")
+        .arg("-1")
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert!(err.to_string().contains("io-poll-us"), "{err}");
+}
