@@ -316,3 +316,59 @@ fn flushall_drops_indexes() {
     let list: Vec<String> = redis::cmd("FT._LIST").query(&mut con).unwrap();
     assert!(list.is_empty());
 }
+
+/// A KNN query whose RETURN names only its distance reads nothing from the
+/// keyspace: the index alone must then hide expired, deleted and
+/// overwritten documents.
+#[test]
+fn knn_returning_only_the_distance_hides_dead_documents() {
+    let srv = server();
+    let mut con = client(&srv);
+    create_l2(&mut con, "HNSW");
+    for (i, x) in [0.0f32, 1.0, 2.0, 3.0].iter().enumerate() {
+        add(&mut con, &format!("doc:{i}"), "a", i as i64, [*x, 0.0]);
+    }
+    let _: () = redis::cmd("DEBUG")
+        .arg("SET-ACTIVE-EXPIRE")
+        .arg(0)
+        .query(&mut con)
+        .unwrap_or(());
+    let _: i64 = redis::cmd("PEXPIRE")
+        .arg("doc:0")
+        .arg(30)
+        .query(&mut con)
+        .unwrap();
+    let _: i64 = redis::cmd("DEL").arg("doc:1").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("doc:2")
+        .arg("no longer a hash")
+        .query(&mut con)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(80));
+    let r: Value = redis::cmd("FT.SEARCH")
+        .arg("idx")
+        .arg("*=>[KNN 10 @v $q AS d]")
+        .arg("PARAMS")
+        .arg(2)
+        .arg("q")
+        .arg(f32s(&[0.0, 0.0]))
+        .arg("RETURN")
+        .arg(1)
+        .arg("d")
+        .arg("DIALECT")
+        .arg(2)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(keys_of(&r), ["doc:3"]);
+    assert_eq!(total_of(&r), 1);
+    let Value::Array(items) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        items[2],
+        Value::Array(vec![
+            Value::BulkString(b"d".to_vec()),
+            Value::BulkString(b"9".to_vec())
+        ])
+    );
+}

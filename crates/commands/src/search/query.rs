@@ -559,10 +559,20 @@ pub fn ft_search(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .map(|(_, p)| *p)
             .collect()
     });
+    // RETURN naming only computed values (a KNN query returning its
+    // distance): nothing to read from the keyspace. The index alone decides
+    // whether the document is live, as it does for NOCONTENT: `run_query`
+    // purged what expired, and deletes reach the index as they happen.
+    let only_computed = stored_paths.as_ref().is_some_and(|p| p.is_empty());
     let mut rows = Vec::with_capacity(window.len());
     for hit in window {
         let fields = if content {
-            match load_doc_fields(ctx, &hit.key, &return_paths, stored_paths.as_deref()) {
+            let doc = if only_computed {
+                Some(Vec::new())
+            } else {
+                load_doc_fields(ctx, &hit.key, &return_paths, stored_paths.as_deref())
+            };
+            match doc {
                 Some(doc) => Some(hit_fields(
                     &doc,
                     &out.yielded,

@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 
 use super::ast::{FieldMask, Node, Query, TagMatch, TermKind};
 use crate::fields::STEM_MARK;
-use crate::index::{FieldIndex, Hit, Index, SearchOutput, SearchRequest};
+use crate::index::{Doc, FieldIndex, Hit, Index, SearchOutput, SearchRequest};
 use crate::schema::FieldKind;
 use crate::vector::QueryOpts;
 use crate::{DocId, QueryError};
@@ -379,11 +379,8 @@ fn scorer(name: Option<&str>) -> Result<Scorer, QueryError> {
 }
 
 impl Eval<'_> {
-    /// Relevance of document `id` for the collected text terms.
-    fn score(&self, id: DocId, scorer: Scorer) -> f64 {
-        let Some(doc) = self.ix.docs.get(&id) else {
-            return 0.0;
-        };
+    /// Relevance of document `id` (`doc`) for the collected text terms.
+    fn score_doc(&self, id: DocId, doc: &Doc, scorer: Scorer) -> f64 {
         if scorer == Scorer::DocScore || self.score_terms.is_empty() {
             return doc.score;
         }
@@ -539,7 +536,7 @@ pub fn search(ix: &Index, req: &SearchRequest<'_>) -> Result<SearchOutput, Query
         hits.push(Hit {
             id,
             key: doc.key.clone(),
-            score: ev.score(id, scorer),
+            score: ev.score_doc(id, doc, scorer),
             yielded: y,
         });
     }
