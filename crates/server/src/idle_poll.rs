@@ -10,7 +10,8 @@
 //! CPU that never went idle. The spin is adaptive so an idle or slow-paced
 //! server does not burn CPU: after a spin that caught nothing, the thread
 //! parks without spinning until a wake-up arrives soon enough that a spin
-//! would have caught it.
+//! would have caught it. Nor does it spin while an HNSW graph builder has
+//! a backlog: on a small machine that builder needs the CPU more.
 //!
 //! Sockets are registered per thread by the connection task that owns them
 //! (see [`watch`]); the hooks run on the same thread from tokio's
@@ -79,6 +80,11 @@ pub fn install<'b>(
 
 fn before_park(budget_us: u64) {
     if budget_us == 0 {
+        return;
+    }
+    // A vector-graph builder with a backlog needs CPU more than we need to
+    // shave a wake-up: park at once (the adaptive state is left alone).
+    if quiver_search::vector::hnsw::builders_busy() {
         return;
     }
     if !SPIN.get() {
