@@ -98,7 +98,8 @@ fn before_park(budget_us: u64) {
     let budget = Duration::from_micros(budget_us);
     let caught = FDS.with_borrow_mut(|fds| {
         if fds.is_empty() || fds.len() > MAX_POLLED {
-            return false;
+            // Not a miss: nothing to poll, so the adaptive state stays.
+            return true;
         }
         let start = Instant::now();
         loop {
