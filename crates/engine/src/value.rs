@@ -14,6 +14,14 @@ use smallvec::SmallVec;
 /// without touching the allocator.
 pub type Bytes16 = SmallVec<[u8; 16]>;
 
+/// Bytes in 24 bytes of space, inline up to 23: the element type of large
+/// sets and hashes. Same size as [`Bytes16`], but members like
+/// `element:000000123456` (20 bytes, what redis-benchmark sends) or a
+/// UUID's 16 bytes plus a prefix stay inline, so a lookup compares them
+/// without a second cache miss into the heap and an insert does not
+/// allocate.
+pub type Bytes23 = compact_bytes::CompactBytes;
+
 /// Longest string Redis stores as "embstr".
 const EMBSTR_MAX: usize = 44;
 

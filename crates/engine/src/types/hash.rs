@@ -31,7 +31,7 @@
 
 use crate::listpack::{decode_item, encode_item, Item};
 use crate::types::Limits;
-use crate::value::{itoa_buf, parse_canonical_i64, Bytes16};
+use crate::value::{itoa_buf, parse_canonical_i64, Bytes16, Bytes23};
 use foldhash::fast::RandomState;
 use hashbrown::hash_table::Entry as TableEntry;
 use hashbrown::{HashMap, HashTable};
@@ -305,7 +305,7 @@ impl Thin {
 /// The table encoding (see the module documentation).
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    entries: Vec<(Bytes16, Bytes16)>,
+    entries: Vec<(Bytes23, Bytes23)>,
     /// Positions into `entries`, hashed by field.
     index: HashTable<u32>,
     hasher: RandomState,
@@ -347,7 +347,7 @@ impl Table {
             }
             TableEntry::Vacant(vac) => {
                 vac.insert(entries.len() as u32);
-                entries.push((Bytes16::from_slice(field), Bytes16::from_slice(value)));
+                entries.push((Bytes23::new(field), Bytes23::new(value)));
                 true
             }
         }
@@ -478,7 +478,7 @@ impl StoreMut<'_> {
 /// Iterates (field, value) pairs.
 pub enum Iter<'a> {
     Pack { lp: &'a Thin, pos: usize },
-    Table(std::slice::Iter<'a, (Bytes16, Bytes16)>),
+    Table(std::slice::Iter<'a, (Bytes23, Bytes23)>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -772,7 +772,7 @@ impl Hash {
                             + (if v.spilled() { v.capacity() } else { 0 })
                     })
                     .sum();
-                t.entries.capacity() * std::mem::size_of::<(Bytes16, Bytes16)>()
+                t.entries.capacity() * std::mem::size_of::<(Bytes23, Bytes23)>()
                     + t.index.capacity() * 5
                     + spilled
             }

@@ -26,7 +26,7 @@ pub mod intset;
 
 use crate::listpack::{Item, ListPack};
 use crate::types::Limits;
-use crate::value::{itoa_buf, parse_canonical_i64, Bytes16};
+use crate::value::{itoa_buf, parse_canonical_i64, Bytes23};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use rand::Rng;
@@ -60,13 +60,13 @@ impl PartialEq for Set {
 ///
 /// The vector makes the random access SPOP and SRANDMEMBER need O(1) and
 /// uniform (a bare hash table can only probe random buckets), and keeps
-/// members of up to 16 bytes inline without a per-member allocation.
+/// members of up to 23 bytes inline without a per-member allocation.
 /// Removal swaps the last member into the hole. SSCAN walks positions from
 /// the top down, which keeps SCAN's guarantee under that swap: the member
 /// moved is always one already visited, or moves within the unvisited part.
 #[derive(Clone, Default)]
 pub struct Table {
-    items: Vec<Bytes16>,
+    items: Vec<Bytes23>,
     index: HashTable<u32>,
     hasher: RandomState,
 }
@@ -121,7 +121,7 @@ impl Table {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(items.len() as u32);
-                items.push(Bytes16::from_slice(member));
+                items.push(Bytes23::new(member));
                 true
             }
         }
@@ -188,7 +188,7 @@ impl Table {
             .filter(|b| b.spilled())
             .map(|b| b.capacity())
             .sum();
-        self.items.capacity() * std::mem::size_of::<Bytes16>()
+        self.items.capacity() * std::mem::size_of::<Bytes23>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
             + spilled
             + std::mem::size_of::<Table>()
@@ -199,7 +199,7 @@ impl Table {
 pub enum Iter<'a> {
     Ints(&'a IntSet, usize),
     Pack(&'a ListPack, usize),
-    Table(std::slice::Iter<'a, Bytes16>),
+    Table(std::slice::Iter<'a, Bytes23>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -525,6 +525,25 @@ mod tests {
 
     fn members(s: &Set) -> HashSet<Vec<u8>> {
         s.iter().map(text).collect()
+    }
+
+    #[test]
+    fn table_members_up_to_23_bytes_live_inline() {
+        let mut t = Table::with_capacity(0);
+        for i in 0..1000 {
+            // redis-benchmark's members: "element:" and 12 digits.
+            assert!(t.insert(format!("element:{i:012}").as_bytes()));
+        }
+        let fixed = |t: &Table| {
+            t.items.capacity() * std::mem::size_of::<Bytes23>()
+                + t.index.capacity() * (std::mem::size_of::<u32>() + 1)
+                + std::mem::size_of::<Table>()
+        };
+        assert_eq!(t.heap_size(), fixed(&t), "20-byte members must not spill");
+        assert!(t.insert(&[b'x'; 24]), "24 bytes is one too many to inline");
+        assert!(t.heap_size() >= fixed(&t) + 24);
+        assert!(t.contains(b"element:000000000999"));
+        assert!(t.contains(&[b'x'; 24]));
     }
 
     #[test]

@@ -21,7 +21,7 @@
 
 use crate::listpack::{Item, ListPack};
 use crate::types::Limits;
-use crate::value::itoa_buf;
+use crate::value::{itoa_buf, Bytes23};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use smallvec::SmallVec;
@@ -356,7 +356,9 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 struct Node {
     score: f64,
-    member: Box<[u8]>,
+    /// Inline up to 23 bytes: the member index compares it on every
+    /// lookup, and an inline member costs no second cache miss.
+    member: Bytes23,
     left: u32,
     right: u32,
     /// Nodes in this subtree; 0 marks a free slot.
@@ -434,7 +436,12 @@ impl Tree {
     fn heap_size(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.index.capacity() * 5
-            + self.nodes.iter().map(|n| n.member.len()).sum::<usize>()
+            + self
+                .nodes
+                .iter()
+                .filter(|n| n.member.spilled())
+                .map(|n| n.member.capacity())
+                .sum::<usize>()
     }
 
     #[inline]
@@ -663,7 +670,7 @@ impl Tree {
         let prio = self.next_prio();
         let node = Node {
             score,
-            member: member.into(),
+            member: Bytes23::new(member),
             left: NIL,
             right: NIL,
             size: 1,
