@@ -219,8 +219,8 @@ impl ScoreRange {
 
     /// The ascending rank interval of the elements in range.
     pub(crate) fn ranks(&self, z: &ZSet) -> (usize, usize) {
-        let a = z.partition_point(|s, _| self.below_min(s));
-        let b = z.partition_point(|s, _| self.within_max(s));
+        let a = z.partition_point_by_score(|s| self.below_min(s));
+        let b = z.partition_point_by_score(|s| self.within_max(s));
         (a, b.max(a))
     }
 }

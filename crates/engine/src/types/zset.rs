@@ -228,6 +228,15 @@ impl ZSet {
         }
     }
 
+    /// [`ZSet::partition_point`] for a predicate on the score alone (a
+    /// score range): a large set then never reads a member on the way down.
+    pub fn partition_point_by_score(&self, mut pred: impl FnMut(f64) -> bool) -> usize {
+        match self {
+            ZSet::Pack(_) => self.partition_point(|s, _| pred(s)),
+            ZSet::Tree(t) => t.partition_point_by_score(pred),
+        }
+    }
+
     /// Calls `f(member, score)` for ranks `start..end` (ascending ranks;
     /// clamped to the set), in descending order when `rev`.
     pub fn for_each_range(
@@ -353,12 +362,14 @@ fn pack_insert(lp: &mut ListPack, member: &[u8], score: f64) {
 
 const NIL: u32 = u32::MAX;
 
+/// A tree node: what a descent reads, and nothing else (24 bytes). The
+/// member lives at the same index in [`Tree::members`]: a descent compares
+/// members only between equal scores, so keeping them out of the nodes
+/// halves the memory every level touches (a million nodes fit in the L3
+/// cache of the machines we measure on; with members inline they did not).
 #[derive(Debug, Clone)]
 struct Node {
     score: f64,
-    /// Inline up to 23 bytes: the member index compares it on every
-    /// lookup, and an inline member costs no second cache miss.
-    member: Bytes23,
     left: u32,
     right: u32,
     /// Nodes in this subtree; 0 marks a free slot.
@@ -397,6 +408,9 @@ struct Node {
 #[derive(Debug, Clone)]
 pub struct Tree {
     nodes: Vec<Node>,
+    /// `members[i]` is node `i`'s member (empty for a free slot). Inline up
+    /// to 23 bytes: the member index compares it on every lookup.
+    members: Vec<Bytes23>,
     root: u32,
     /// Head of the free-slot list (linked through `left`).
     free: u32,
@@ -416,6 +430,7 @@ impl Tree {
     pub fn with_capacity(n: usize) -> Self {
         Tree {
             nodes: Vec::with_capacity(n),
+            members: Vec::with_capacity(n),
             root: NIL,
             free: NIL,
             len: 0,
@@ -436,11 +451,12 @@ impl Tree {
     fn heap_size(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.index.capacity() * 5
+            + self.members.capacity() * std::mem::size_of::<Bytes23>()
             + self
-                .nodes
+                .members
                 .iter()
-                .filter(|n| n.member.spilled())
-                .map(|n| n.member.capacity())
+                .filter(|m| m.spilled())
+                .map(|m| m.capacity())
                 .sum::<usize>()
     }
 
@@ -482,7 +498,7 @@ impl Tree {
     #[inline]
     fn find_hashed(&self, h: u64, member: &[u8]) -> Option<u32> {
         self.index
-            .find(h, |&i| &*self.nodes[i as usize].member == member)
+            .find(h, |&i| self.members[i as usize].as_slice() == member)
             .copied()
     }
 
@@ -490,8 +506,14 @@ impl Tree {
     /// unique, so the order between two of them is strict).
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
-        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        cmp_elem(x.score, &x.member, y.score, &y.member) == Ordering::Less
+        let (x, y) = (self.nodes[a as usize].score, self.nodes[b as usize].score);
+        // Members are read only on a tie: they are a cache miss away.
+        match x.partial_cmp(&y) {
+            Some(Ordering::Equal) | None => {
+                self.members[a as usize].as_slice() < self.members[b as usize].as_slice()
+            }
+            Some(o) => o == Ordering::Less,
+        }
     }
 
     /// Hangs subtree `child` where `parent`'s left (or right) child goes, or
@@ -670,7 +692,6 @@ impl Tree {
         let prio = self.next_prio();
         let node = Node {
             score,
-            member: Bytes23::new(member),
             left: NIL,
             right: NIL,
             size: 1,
@@ -680,28 +701,30 @@ impl Tree {
             let idx = self.free;
             self.free = self.nodes[idx as usize].left;
             self.nodes[idx as usize] = node;
+            self.members[idx as usize] = Bytes23::new(member);
             idx
         } else {
             self.nodes.push(node);
+            self.members.push(Bytes23::new(member));
             (self.nodes.len() - 1) as u32
         }
     }
 
     fn index_insert(&mut self, idx: u32) {
-        let h = self.hash(&self.nodes[idx as usize].member);
+        let h = self.hash(&self.members[idx as usize]);
         self.index_insert_hashed(h, idx);
     }
 
     /// Adds node `idx` to the member index under its member's hash `h`.
     fn index_insert_hashed(&mut self, h: u64, idx: u32) {
-        let nodes = &self.nodes;
+        let members = &self.members;
         let hasher = &self.hasher;
         self.index
-            .insert_unique(h, idx, |&i| hasher.hash_one(&*nodes[i as usize].member));
+            .insert_unique(h, idx, |&i| hasher.hash_one(members[i as usize].as_slice()));
     }
 
     fn release(&mut self, idx: u32) {
-        let member = std::mem::take(&mut self.nodes[idx as usize].member);
+        let member = std::mem::take(&mut self.members[idx as usize]);
         let h = self.hash(&member);
         if let Ok(e) = self.index.find_entry(h, |&i| i == idx) {
             e.remove();
@@ -763,7 +786,11 @@ impl Tree {
         let mut rank = 0usize;
         while t != NIL {
             let n = &self.nodes[t as usize];
-            match cmp_elem(score, member, n.score, &n.member) {
+            let ord = match score.partial_cmp(&n.score) {
+                Some(Ordering::Equal) | None => member.cmp(&self.members[t as usize]),
+                Some(o) => o,
+            };
+            match ord {
                 Ordering::Less => t = n.left,
                 Ordering::Greater => {
                     rank += self.size(n.left) as usize + 1;
@@ -780,7 +807,22 @@ impl Tree {
         let mut n_true = 0usize;
         while t != NIL {
             let n = &self.nodes[t as usize];
-            if pred(n.score, &n.member) {
+            if pred(n.score, &self.members[t as usize]) {
+                n_true += self.size(n.left) as usize + 1;
+                t = n.right;
+            } else {
+                t = n.left;
+            }
+        }
+        n_true
+    }
+
+    pub fn partition_point_by_score(&self, mut pred: impl FnMut(f64) -> bool) -> usize {
+        let mut t = self.root;
+        let mut n_true = 0usize;
+        while t != NIL {
+            let n = &self.nodes[t as usize];
+            if pred(n.score) {
                 n_true += self.size(n.left) as usize + 1;
                 t = n.right;
             } else {
@@ -823,7 +865,7 @@ impl Tree {
         while remaining > 0 {
             let Some(t) = stack.pop() else { break };
             let n = &self.nodes[t as usize];
-            f(&n.member, n.score);
+            f(&self.members[t as usize], n.score);
             remaining -= 1;
             let mut c = if rev { n.left } else { n.right };
             while c != NIL {
@@ -883,7 +925,7 @@ impl Tree {
             assert!(self.before(w[0], w[1]), "in-order sorted");
         }
         for &i in &order {
-            assert_eq!(self.find(&self.nodes[i as usize].member), Some(i));
+            assert_eq!(self.find(&self.members[i as usize]), Some(i));
         }
     }
 
@@ -893,7 +935,7 @@ impl Tree {
         while i < self.nodes.len() && visited < count.max(1) {
             let n = &self.nodes[i];
             if n.size != 0 {
-                f(&n.member, n.score);
+                f(&self.members[i], n.score);
                 visited += 1;
             }
             i += 1;
@@ -1119,6 +1161,7 @@ mod tests {
                         let bound = (a as i8) as f64 / 4.0;
                         let pp = z.partition_point(|s, _| s < bound);
                         proptest::prop_assert_eq!(pp, model.iter().filter(|(_, s)| *s < bound).count());
+                        proptest::prop_assert_eq!(z.partition_point_by_score(|s| s < bound), pp);
                         for (i, (k, s)) in model.iter().enumerate() {
                             proptest::prop_assert_eq!(z.rank(k), Some((i, *s)));
                         }
