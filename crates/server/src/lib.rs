@@ -7,6 +7,7 @@
 
 pub mod connection;
 pub mod cron;
+pub mod huge_pages;
 pub mod idle_poll;
 pub mod options;
 pub mod tls;

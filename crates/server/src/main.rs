@@ -4,8 +4,9 @@ use quiver_commands::ServerState;
 use quiver_server::options::{parse_args, Invocation};
 use std::sync::Arc;
 
+/// jemalloc, with large blocks on huge pages (see the module's docs).
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: quiver_server::huge_pages::Allocator = quiver_server::huge_pages::Allocator;
 
 /// Bytes allocated, from jemalloc's own statistics (INFO `used_memory`).
 fn jemalloc_allocated() -> usize {
