@@ -59,6 +59,11 @@ pub fn watch(fd: i32) -> Watch {
     Watch { fd }
 }
 
+/// How many sockets this thread serves (those registered with [`watch`]).
+pub fn watched() -> usize {
+    FDS.with_borrow(|v| v.len())
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         let fd = self.fd;
