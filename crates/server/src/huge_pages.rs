@@ -140,8 +140,12 @@ mod tests {
             let p = a.alloc(layout);
             assert!(!p.is_null());
             let inner = (p as usize).next_multiple_of(HUGE_PAGE);
-            assert_eq!(thp_eligible(inner), Some(true), "a large block is advised");
+            let eligible = thp_eligible(inner);
             a.dealloc(p, layout);
+            match eligible {
+                Some(e) => assert!(e, "a large block is advised for huge pages"),
+                None => eprintln!("this kernel's smaps has no THPeligible: nothing to observe"),
+            }
         }
     }
 }
