@@ -506,13 +506,19 @@ impl Tree {
     /// unique, so the order between two of them is strict).
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
-        let (x, y) = (self.nodes[a as usize].score, self.nodes[b as usize].score);
-        // Members are read only on a tie: they are a cache miss away.
-        match x.partial_cmp(&y) {
-            Some(Ordering::Equal) | None => {
-                self.members[a as usize].as_slice() < self.members[b as usize].as_slice()
-            }
-            Some(o) => o == Ordering::Less,
+        // `b` is the node being placed (in cache); `a` is the node met on
+        // the way down, whose member is a cache miss away.
+        let nb = self.nodes[b as usize].score;
+        self.cmp_at(nb, &self.members[b as usize], a) == Ordering::Greater
+    }
+
+    /// Orders (score, member) against node `t` as [`cmp_elem`] does, reading
+    /// `t`'s member only on a score tie.
+    #[inline]
+    fn cmp_at(&self, score: f64, member: &[u8], t: u32) -> Ordering {
+        match score.partial_cmp(&self.nodes[t as usize].score) {
+            Some(Ordering::Equal) | None => member.cmp(self.members[t as usize].as_slice()),
+            Some(o) => o,
         }
     }
 
@@ -786,11 +792,7 @@ impl Tree {
         let mut rank = 0usize;
         while t != NIL {
             let n = &self.nodes[t as usize];
-            let ord = match score.partial_cmp(&n.score) {
-                Some(Ordering::Equal) | None => member.cmp(&self.members[t as usize]),
-                Some(o) => o,
-            };
-            match ord {
+            match self.cmp_at(score, member, t) {
                 Ordering::Less => t = n.left,
                 Ordering::Greater => {
                     rank += self.size(n.left) as usize + 1;
