@@ -120,7 +120,28 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             )
         })
         .collect();
-    ctx.server.config.set_runtime(&pairs)?;
+    let cfg = &ctx.server.config;
+    // The values to restore if the new TLS settings do not load, and the
+    // directive Redis names in that error: the first `tls-*` one given.
+    let tls_arg = pairs
+        .iter()
+        .filter_map(|(n, _)| config::find(n))
+        .map(|(_, d)| d.name)
+        .find(|n| n.starts_with("tls-"));
+    let old: Vec<(String, String)> = match tls_arg {
+        Some(_) => pairs.iter().map(|(n, _)| (n.clone(), cfg.get(n))).collect(),
+        None => Vec::new(),
+    };
+    cfg.set_runtime(&pairs)?;
+    if let (Some(arg), Some(check)) = (tls_arg, crate::state::TLS_CHECK.get()) {
+        if check(ctx.server).is_err() {
+            cfg.set_runtime(&old)?;
+            return Err(CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{arg}') - \
+                 Unable to update TLS configuration. Check server logs."
+            )));
+        }
+    }
     // notify-keyspace-events may have turned expiry events on or off.
     crate::events::update_listening(ctx.server);
     ctx.reply.ok();

@@ -26,6 +26,17 @@ pub fn used_memory() -> usize {
     USED_MEMORY.get().map(|f| f()).unwrap_or(0)
 }
 
+/// Checks that the `tls-*` directives as they stand now make a working TLS
+/// configuration; the server crate installs it (the commands crate does
+/// not know rustls). CONFIG SET runs it after changing any `tls-*`
+/// directive and rolls the change back when it fails, as Redis does, so a
+/// typo in a certificate path is an error reply rather than a silent
+/// "OK" that only shows up in the log at the next handshake.
+pub static TLS_CHECK: std::sync::OnceLock<TlsCheck> = std::sync::OnceLock::new();
+
+/// See [`TLS_CHECK`]; the error is the reason, for the log.
+pub type TlsCheck = fn(&ServerState) -> Result<(), String>;
+
 /// Per-command counters (INFO commandstats).
 #[derive(Debug, Default)]
 pub struct CmdStat {

@@ -1,5 +1,6 @@
 //! Periodic work on the main I/O thread (`hz` times a second): the active
-//! expiry cycle, so that keys nobody reads again still free their memory.
+//! expiry cycle, so that keys nobody reads again still free their memory,
+//! and eviction when memory is over `maxmemory` while no command runs.
 
 use quiver_commands::ServerState;
 use std::sync::atomic::Ordering;
@@ -36,6 +37,13 @@ pub async fn run(state: Arc<ServerState>) {
             );
         }
         pause_expiry(&state);
+        // Memory over `maxmemory` is normally brought down before the next
+        // command runs; this covers the time when none comes, e.g. right
+        // after CONFIG SET lowered the limit (Redis evicts from a timer
+        // then too). Cheap when under the limit: one cached reading.
+        if state.config.hot.maxmemory.load(Ordering::Relaxed) != 0 {
+            quiver_commands::evict::perform(&state);
+        }
     }
 }
 

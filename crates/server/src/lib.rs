@@ -33,6 +33,7 @@ pub async fn bind(state: &ServerState) -> std::io::Result<Vec<TcpListener>> {
     if !state.config.get("aclfile").is_empty() {
         quiver_commands::acl::command::load_file(state).map_err(std::io::Error::other)?;
     }
+    let _ = quiver_commands::state::TLS_CHECK.set(tls::check);
     let tls_port = state.config.get_i64("tls-port") as u16;
     let mut listeners = if tls_port != 0 && state.config.get_i64("port") == 0 {
         Vec::new()

@@ -48,6 +48,18 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Whether the `tls-*` directives load, when TLS is on (`tls-port` set);
+/// CONFIG SET calls it through [`quiver_commands::state::TLS_CHECK`] and
+/// replies "Check server logs", so the reason is logged here.
+pub fn check(state: &ServerState) -> Result<(), String> {
+    if state.config.get_i64("tls-port") == 0 {
+        return Ok(());
+    }
+    build(state).map(|_| ()).inspect_err(|e| {
+        tracing::warn!("new TLS configuration rejected, previous settings restored: {e}")
+    })
+}
+
 /// Builds a rustls server configuration from the `tls-*` directives.
 pub fn build(state: &ServerState) -> Result<ServerConfig, String> {
     let c = &state.config;

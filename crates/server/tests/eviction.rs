@@ -359,6 +359,41 @@ fn evicted_keys_are_announced_unindexed_and_invalidated() {
     read_until(&mut t, b">2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\ndoc:1\r\n");
 }
 
+#[test]
+fn lowering_maxmemory_evicts_without_further_commands() {
+    // Redis starts evicting from a timer when CONFIG SET lowers maxmemory
+    // under the memory in use; a subscriber sees the `evicted` events
+    // although no client sends another command.
+    let srv = Proc::start(&["--maxmemory-policy", "allkeys-random"]);
+    let mut con = srv.con();
+    ok(&mut con, &["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
+    assert_eq!(fill(&mut con, "k:", 2000, 1000), 0);
+    let mut sub = redis::Client::open(srv.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut ps = sub.as_pubsub();
+    ps.subscribe("__keyevent@0__:evicted").unwrap();
+    ps.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // A megabyte under what is in use: hundreds of keys must go.
+    let max = used_memory(&mut con) - 1000 * 1000;
+    ok(&mut con, &["CONFIG", "SET", "maxmemory", &max.to_string()]);
+    let mut evicted = std::collections::HashSet::new();
+    while evicted.len() < 200 {
+        let msg = ps
+            .get_message()
+            .unwrap_or_else(|e| panic!("{} evicted events, then: {e}", evicted.len()));
+        let key: String = msg.get_payload().unwrap();
+        assert!(key.starts_with("k:"), "{key}");
+        evicted.insert(key);
+    }
+    drop(ps);
+    // Every announced key is really gone.
+    let left: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert!(left as usize <= 2000 - evicted.len(), "{left} keys left");
+    assert!(evicted.iter().all(|k| !exists(&mut con, k)));
+}
+
 /// Reads from `s` until `want` has arrived (anything before it is skipped).
 fn read_until(s: &mut TcpStream, want: &[u8]) {
     let mut seen = Vec::new();

@@ -140,6 +140,32 @@ fn tls_connect(
 }
 
 /// Sends one command and reads one reply (simple, error, integer or bulk).
+/// Sends a command whose reply is an array of bulk strings (CONFIG GET)
+/// and returns its elements.
+fn call_array(s: &mut Tls, args: &[&str]) -> Vec<String> {
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(req.as_bytes()).unwrap();
+    s.flush().unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let n: usize = line.trim_end().strip_prefix('*').unwrap().parse().unwrap();
+    (0..n)
+        .map(|_| {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            let len: usize = line.trim_end().strip_prefix('$').unwrap().parse().unwrap();
+            let mut body = vec![0u8; len + 2];
+            r.read_exact(&mut body).unwrap();
+            body.truncate(len);
+            String::from_utf8(body).unwrap()
+        })
+        .collect()
+}
+
 fn call(s: &mut Tls, args: &[&str]) -> std::io::Result<String> {
     let mut req = format!("*{}\r\n", args.len());
     for a in args {
@@ -297,10 +323,36 @@ fn certificate_reload_keeps_live_sessions() {
     let mut third = tls_connect(tls, &[ca3.der()], None).unwrap();
     assert_eq!(call(&mut third, &["PING"]).unwrap(), "+PONG");
 
-    // A broken certificate never takes the port down: the last good one
-    // keeps serving.
+    // A certificate that does not load is refused as Redis refuses it, the
+    // previous values are restored, and the last good acceptor keeps
+    // serving.
+    let missing = format!("{cert3}.missing");
+    assert_eq!(
+        call(
+            &mut third,
+            &[
+                "CONFIG",
+                "SET",
+                "tls-key-file",
+                &key3,
+                "tls-cert-file",
+                &missing
+            ]
+        )
+        .unwrap(),
+        "-ERR CONFIG SET failed (possibly related to argument 'tls-key-file') - \
+         Unable to update TLS configuration. Check server logs."
+    );
+    assert_eq!(
+        call_array(&mut third, &["CONFIG", "GET", "tls-cert-file"]),
+        ["tls-cert-file", cert3.as_str()]
+    );
     std::fs::write(&cert3, "garbage").unwrap();
-    let _ = call(&mut third, &["CONFIG", "SET", "tls-cert-file", &cert3]);
+    assert!(
+        call(&mut third, &["CONFIG", "SET", "tls-cert-file", &cert3])
+            .unwrap()
+            .starts_with("-ERR CONFIG SET failed (possibly related to argument 'tls-cert-file')")
+    );
     let mut fourth = tls_connect(tls, &[ca3.der()], None).unwrap();
     assert_eq!(call(&mut fourth, &["PING"]).unwrap(), "+PONG");
     // Every session opened along the way is still alive.
