@@ -19,6 +19,7 @@ pub mod connection;
 pub mod context;
 pub mod debug;
 pub mod dispatch;
+pub mod dump;
 pub mod error;
 pub mod events;
 pub mod evict;

@@ -26,6 +26,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::strings::COMMANDS,
         crate::bits::COMMANDS,
         crate::keys::COMMANDS,
+        crate::dump::COMMANDS,
         crate::server::COMMANDS,
         crate::info::COMMANDS,
         crate::config_cmd::COMMANDS,

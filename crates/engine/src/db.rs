@@ -693,6 +693,23 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Overwrites a key's LFU counter (RESTORE … FREQ). Returns false if
+    /// the key does not exist.
+    pub fn set_lfu_counter(&mut self, key: &[u8], counter: u8) -> bool {
+        let (si, ti, hash) = self.position(key);
+        let shard = self.shard(si);
+        if shard.tables.is_empty() {
+            return false;
+        }
+        match shard.tables[ti].find_mut(hash, |s| s.key() == key) {
+            Some(node) => {
+                node.set_lfu(counter);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn contains(&mut self, key: &[u8]) -> bool {
         self.get_mut(key).is_some()
     }

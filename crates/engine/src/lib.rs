@@ -14,6 +14,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod listpack;
 pub mod node;
+pub mod rdb;
 pub mod slot;
 pub mod types;
 pub mod value;

@@ -373,3 +373,62 @@ fn object_idletime_ignores_introspection_but_not_reads() {
         .unwrap();
     assert!(idle3 <= 1, "RENAME did not touch the key: {idle3}");
 }
+
+#[test]
+fn restore_recreates_a_big_list_and_wakes_a_blocked_pop() {
+    let srv = server();
+    let mut con = client(&srv);
+    let items: Vec<String> = (0..10_000).map(|i| format!("item-{i}")).collect();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("src")
+        .arg(&items)
+        .query(&mut con)
+        .unwrap();
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("src").query(&mut con).unwrap();
+
+    let waiter = spawn_cmd(&srv, &["BLPOP", "dst", "5"]);
+    wait_blocked(&mut con, 1);
+    let ok: String = redis::cmd("RESTORE")
+        .arg("dst")
+        .arg(0)
+        .arg(&payload)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    let (reply, _) = waiter.join().unwrap();
+    assert_eq!(
+        reply.unwrap(),
+        redis::Value::Array(vec![bulk("dst"), bulk("item-0")])
+    );
+    let rest: Vec<String> = redis::cmd("LRANGE")
+        .arg("dst")
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(rest, items[1..]);
+
+    // A payload cut short or with a flipped byte changes nothing.
+    for bad in [
+        payload[..payload.len() / 2].to_vec(),
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, b)| if i == 100 { b ^ 1 } else { *b })
+            .collect(),
+    ] {
+        let e = redis::cmd("RESTORE")
+            .arg("dst")
+            .arg(0)
+            .arg(&bad)
+            .arg("REPLACE")
+            .query::<String>(&mut con)
+            .unwrap_err();
+        assert_eq!(
+            e.detail(),
+            Some("DUMP payload version or checksum are wrong")
+        );
+    }
+    let len: i64 = redis::cmd("LLEN").arg("dst").query(&mut con).unwrap();
+    assert_eq!(len, 9_999);
+}
