@@ -198,6 +198,17 @@ pub fn acl_check(
     entry: &'static Registered,
     args: &Args<'_>,
 ) -> Result<(), CmdError> {
+    acl_verdict(server, session, entry, args).map_err(|d| CmdError::Raw(d.message(entry.spec)))
+}
+
+/// Whether the session's user may run this command with these arguments
+/// (a refusal is written to the ACL log, except for a deleted user).
+pub fn acl_verdict(
+    server: &ServerState,
+    session: &mut Session,
+    entry: &'static Registered,
+    args: &Args<'_>,
+) -> Result<(), crate::acl::Denied> {
     let epoch = server.acl.epoch.load(Ordering::Acquire);
     if session.acl_epoch != epoch || session.acl_user.is_none() {
         server.acl.sync(&server.config);
@@ -210,9 +221,7 @@ pub fn acl_check(
     }
     let Some(user) = session.acl_user.clone() else {
         // The user was deleted under us: nothing is allowed.
-        return Err(CmdError::Raw(
-            crate::acl::Denied::Command.message(entry.spec),
-        ));
+        return Err(crate::acl::Denied::Command);
     };
     match user.check(entry.id, entry.spec, args) {
         Ok(()) => Ok(()),
@@ -229,7 +238,7 @@ pub fn acl_check(
             };
             let name = session.user.clone();
             crate::acl::command::log_event(server, session, reason, object, name);
-            Err(CmdError::Raw(d.message(entry.spec)))
+            Err(d)
         }
     }
 }

@@ -5,7 +5,7 @@
 //! inside a transaction. (WATCH arrives with the change-events work.)
 
 use crate::context::Ctx;
-use crate::dispatch::{begin_multi, call, resolve};
+use crate::dispatch::{acl_verdict, begin_multi, call, resolve};
 use crate::error::{CmdError, CmdResult};
 use crate::spec::{acl, flag, CommandSpec, ALL_KEYS, NO_KEYS};
 use quiver_resp::Args;
@@ -143,7 +143,17 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     for queued in &multi.queued {
         let args = queued.owned_view();
         match resolve(&args) {
-            Ok(entry) => call(ctx.server, ctx.session, ctx.reply, entry, args),
+            Ok(entry) => {
+                // The user's rules may have changed since the command was
+                // queued: Redis checks them again now.
+                if ctx.session.authenticated && !entry.spec.has(flag::NO_AUTH) {
+                    if let Err(d) = acl_verdict(ctx.server, ctx.session, entry, &args) {
+                        ctx.reply.error(&d.exec_message());
+                        continue;
+                    }
+                }
+                call(ctx.server, ctx.session, ctx.reply, entry, args)
+            }
             Err(e) => ctx.reply.error(&e.to_string()),
         }
     }

@@ -140,6 +140,21 @@ impl Denied {
             Denied::Channel(_) => "NOPERM this user has no permissions to access one of the channels used as arguments".into(),
         }
     }
+
+    /// The error for a queued command that the user's rules, changed since
+    /// it was queued, no longer allow when EXEC runs it (Redis re-checks
+    /// every queued command then).
+    pub fn exec_message(&self) -> String {
+        let reason = match self {
+            Denied::Command => "no permission to execute the command or subcommand",
+            Denied::Key(_) => "no permission to touch the specified keys",
+            Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+        };
+        format!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated \
+             and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+        )
+    }
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
