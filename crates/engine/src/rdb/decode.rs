@@ -4,6 +4,7 @@
 
 use super::listpack::{self, Entry};
 use super::{kind, lzf, unseal, RdbError};
+use crate::types::list::End;
 use crate::types::{Hash, Limits, List, Set, ZSet};
 use crate::value::Value;
 
@@ -17,15 +18,14 @@ pub fn restore(payload: &[u8], limits: &Limits, now_ms: u64) -> Result<Option<Va
     let value = match ty {
         kind::STRING => Value::from_bytes(&r.string()?),
         kind::LIST => {
+            // Built element by element: a payload of many tiny elements
+            // must not first become a vector of many small allocations.
             let n = r.count(1)?;
-            let mut items = Vec::with_capacity(n);
+            let mut list = List::new();
             for _ in 0..n {
-                items.push(r.string()?);
+                list.push(End::Tail, &r.string()?, limits.list_size);
             }
-            Value::List(Box::new(List::from_elements(
-                items.iter().map(|v| &v[..]),
-                limits.list_size,
-            )))
+            Value::List(Box::new(list))
         }
         kind::LIST_QUICKLIST_2 => list_quicklist(&mut r, limits)?,
         kind::SET => {
@@ -41,11 +41,11 @@ pub fn restore(payload: &[u8], limits: &Limits, now_ms: u64) -> Result<Option<Va
         kind::SET_INTSET => {
             let blob = r.string()?;
             let mut set = Set::new();
-            for i in intset(&blob)? {
-                let mut b = crate::value::itoa_buf::Buf::new();
-                if !set.insert(b.format(i), limits) {
-                    return Err(RdbError::Duplicate);
-                }
+            let mut b = crate::value::itoa_buf::Buf::new();
+            let mut dup = false;
+            intset(&blob, |i| dup |= !set.insert(b.format(i), limits))?;
+            if dup {
+                return Err(RdbError::Duplicate);
             }
             Value::Set(Box::new(set))
         }
@@ -156,24 +156,21 @@ fn list_quicklist(r: &mut Reader<'_>, limits: &Limits) -> Result<Value, RdbError
     const PLAIN: u64 = 1;
     const PACKED: u64 = 2;
     let nodes = r.count(2)?;
-    let mut items: Vec<Vec<u8>> = Vec::new();
+    let mut list = List::new();
     for _ in 0..nodes {
         let container = r.length()?;
         let blob = r.string()?;
         match container {
-            PLAIN => items.push(blob),
+            PLAIN => list.push(End::Tail, &blob, limits.list_size),
             PACKED => {
                 for e in listpack::entries(&blob)? {
-                    items.push(e?.to_bytes());
+                    list.push(End::Tail, &e?.to_bytes(), limits.list_size);
                 }
             }
             _ => return Err(RdbError::Malformed("quicklist node")),
         }
     }
-    Ok(Value::List(Box::new(List::from_elements(
-        items.iter().map(|v| &v[..]),
-        limits.list_size,
-    ))))
+    Ok(Value::List(Box::new(list)))
 }
 
 fn zset_add(z: &mut ZSet, member: &[u8], score: f64, limits: &Limits) -> Result<(), RdbError> {
@@ -202,28 +199,26 @@ fn parse_score(b: &[u8]) -> Result<f64, RdbError> {
         .ok_or(RdbError::Malformed("score"))
 }
 
-/// The members of an intset blob: encoding width (2, 4 or 8) and count as
-/// little-endian u32s, then the members, little-endian.
-fn intset(blob: &[u8]) -> Result<Vec<i64>, RdbError> {
+/// Calls `f` with each member of an intset blob: encoding width (2, 4 or
+/// 8) and count as little-endian u32s, then the members, little-endian.
+fn intset(blob: &[u8], mut f: impl FnMut(i64)) -> Result<(), RdbError> {
     let bad = RdbError::Malformed("intset");
     if blob.len() < 8 {
         return Err(bad);
     }
     let width = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     let count = u32::from_le_bytes([blob[4], blob[5], blob[6], blob[7]]) as usize;
-    if !matches!(width, 2 | 4 | 8)
-        || blob.len() - 8 != count.checked_mul(width).ok_or(bad.clone())?
-    {
+    if !matches!(width, 2 | 4 | 8) || Some(blob.len() - 8) != count.checked_mul(width) {
         return Err(bad);
     }
-    Ok(blob[8..]
-        .chunks_exact(width)
-        .map(|c| match width {
+    for c in blob[8..].chunks_exact(width) {
+        f(match width {
             2 => i16::from_le_bytes([c[0], c[1]]) as i64,
             4 => i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64,
             _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-        })
-        .collect())
+        });
+    }
+    Ok(())
 }
 
 /// A cursor over the serialised value.

@@ -12,12 +12,16 @@ use super::RdbError;
 
 const BAD: RdbError = RdbError::Malformed("LZF data");
 
+/// Redis's largest string (`proto-max-bulk-len` cannot go beyond it for
+/// values either); no decompressed string may be longer.
+const MAX_STRING: usize = 512 << 20;
+
 /// Decompresses `input` into exactly `len` bytes.
 pub(super) fn decompress(input: &[u8], len: u64) -> Result<Vec<u8>, RdbError> {
     // A back-reference yields at most 264 bytes from 3 input bytes, so a
     // length beyond ~90× the input is a lie; refuse it before allocating.
     let len = usize::try_from(len).map_err(|_| BAD)?;
-    if len > input.len().saturating_mul(90).saturating_add(32) {
+    if len > MAX_STRING || len > input.len().saturating_mul(90).saturating_add(32) {
         return Err(BAD);
     }
     let mut out = Vec::with_capacity(len);
