@@ -679,23 +679,18 @@ impl<'a> View<'a> {
     /// Overwrites when `key` was last touched (tests and DEBUG use it to
     /// make a key look idle). Returns false if the key does not exist.
     pub fn set_last_access(&mut self, key: &[u8], secs: u32) -> bool {
-        let (si, ti, hash) = self.position(key);
-        let shard = self.shard(si);
-        if shard.tables.is_empty() {
-            return false;
-        }
-        match shard.tables[ti].find_mut(hash, |s| s.key() == key) {
-            Some(node) => {
-                node.set_access(secs);
-                true
-            }
-            None => false,
-        }
+        self.with_node(key, |node| node.set_access(secs))
     }
 
     /// Overwrites a key's LFU counter (RESTORE … FREQ). Returns false if
     /// the key does not exist.
     pub fn set_lfu_counter(&mut self, key: &[u8], counter: u8) -> bool {
+        self.with_node(key, |node| node.set_lfu(counter))
+    }
+
+    /// Runs `f` on the keyspace node of `key` (its access time and LFU
+    /// counter live there, beside the entry); false if there is none.
+    fn with_node(&mut self, key: &[u8], f: impl FnOnce(&mut crate::node::Node)) -> bool {
         let (si, ti, hash) = self.position(key);
         let shard = self.shard(si);
         if shard.tables.is_empty() {
@@ -703,7 +698,7 @@ impl<'a> View<'a> {
         }
         match shard.tables[ti].find_mut(hash, |s| s.key() == key) {
             Some(node) => {
-                node.set_lfu(counter);
+                f(node);
                 true
             }
             None => false,

@@ -339,10 +339,7 @@ fn evicted_keys_are_announced_unindexed_and_invalidated() {
         .unwrap();
     read_until(&mut t, b"+OK\r\n");
     read_until(&mut t, b"$1\r\na\r\n");
-    let mut sub = redis::Client::open(srv.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut sub = srv.con();
     let mut ps = sub.as_pubsub();
     ps.subscribe("__keyevent@0__:evicted").unwrap();
 
@@ -368,10 +365,7 @@ fn lowering_maxmemory_evicts_without_further_commands() {
     let mut con = srv.con();
     ok(&mut con, &["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
     assert_eq!(fill(&mut con, "k:", 2000, 1000), 0);
-    let mut sub = redis::Client::open(srv.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut sub = srv.con();
     let mut ps = sub.as_pubsub();
     ps.subscribe("__keyevent@0__:evicted").unwrap();
     ps.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
