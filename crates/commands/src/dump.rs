@@ -121,7 +121,7 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let opts = parse_options(&args)?;
     let key = args.get(1);
     let limits = ctx.limits();
-    let lfu = ctx.server.config.get("maxmemory-policy").contains("lfu");
+    let lfu = ctx.server.config.hot.lfu.enabled();
     let mut view = ctx.view(key);
     let now = view.now;
     if !opts.replace && view.contains(key) {

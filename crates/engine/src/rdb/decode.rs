@@ -2,8 +2,9 @@
 //! types accepted). Every length is checked against the bytes left before
 //! anything is allocated for it.
 
-use super::listpack::{self, Entry};
+use super::listpack;
 use super::{kind, lzf, unseal, RdbError};
+use crate::listpack::Item;
 use crate::types::list::End;
 use crate::types::{Hash, Limits, List, Set, ZSet};
 use crate::value::Value;
@@ -32,30 +33,27 @@ pub fn restore(payload: &[u8], limits: &Limits, now_ms: u64) -> Result<Option<Va
             let n = r.count(1)?;
             let mut set = Set::new();
             for _ in 0..n {
-                if !set.insert(&r.string()?, limits) {
-                    return Err(RdbError::Duplicate);
-                }
+                set_add(&mut set, Item::Bytes(&r.string()?), limits)?;
             }
             Value::Set(Box::new(set))
         }
         kind::SET_INTSET => {
             let blob = r.string()?;
             let mut set = Set::new();
-            let mut b = crate::value::itoa_buf::Buf::new();
-            let mut dup = false;
-            intset(&blob, |i| dup |= !set.insert(b.format(i), limits))?;
-            if dup {
-                return Err(RdbError::Duplicate);
-            }
+            let mut added = Ok(());
+            intset(&blob, |i| {
+                if added.is_ok() {
+                    added = set_add(&mut set, Item::Int(i), limits);
+                }
+            })?;
+            added?;
             Value::Set(Box::new(set))
         }
         kind::SET_LISTPACK => {
             let blob = r.string()?;
             let mut set = Set::new();
             for e in listpack::entries(&blob)? {
-                if !set.insert(&e?.to_bytes(), limits) {
-                    return Err(RdbError::Duplicate);
-                }
+                set_add(&mut set, e?, limits)?;
             }
             Value::Set(Box::new(set))
         }
@@ -76,17 +74,10 @@ pub fn restore(payload: &[u8], limits: &Limits, now_ms: u64) -> Result<Option<Va
         kind::ZSET_LISTPACK => {
             let blob = r.string()?;
             let mut z = ZSet::new();
-            let mut it = listpack::entries(&blob)?;
-            while let Some(member) = it.next() {
-                let member = member?.to_bytes();
-                let score = it
-                    .next()
-                    .ok_or(RdbError::Malformed("sorted set listpack"))??;
-                let score = match score {
-                    Entry::Int(i) => i as f64,
-                    Entry::Bytes(b) => parse_score(b)?,
-                };
-                zset_add(&mut z, &member, score, limits)?;
+            for pair in listpack::pairs(&blob)? {
+                let (member, score) = pair?;
+                let score = score.as_f64().ok_or(RdbError::Malformed("score"))?;
+                zset_add(&mut z, &member.to_vec(), score, limits)?;
             }
             Value::ZSet(Box::new(z))
         }
@@ -103,11 +94,9 @@ pub fn restore(payload: &[u8], limits: &Limits, now_ms: u64) -> Result<Option<Va
         kind::HASH_LISTPACK => {
             let blob = r.string()?;
             let mut h = Hash::new();
-            let mut it = listpack::entries(&blob)?;
-            while let Some(field) = it.next() {
-                let field = field?.to_bytes();
-                let val = it.next().ok_or(RdbError::Malformed("hash listpack"))??;
-                hash_add(&mut h, &field, &val.to_bytes(), limits)?;
+            for pair in listpack::pairs(&blob)? {
+                let (field, val) = pair?;
+                hash_add(&mut h, &field.to_vec(), &val.to_vec(), limits)?;
             }
             Value::Hash(Box::new(h))
         }
@@ -164,13 +153,21 @@ fn list_quicklist(r: &mut Reader<'_>, limits: &Limits) -> Result<Value, RdbError
             PLAIN => list.push(End::Tail, &blob, limits.list_size),
             PACKED => {
                 for e in listpack::entries(&blob)? {
-                    list.push(End::Tail, &e?.to_bytes(), limits.list_size);
+                    list.push(End::Tail, &e?.to_vec(), limits.list_size);
                 }
             }
             _ => return Err(RdbError::Malformed("quicklist node")),
         }
     }
     Ok(Value::List(Box::new(list)))
+}
+
+fn set_add(set: &mut Set, member: Item<'_>, limits: &Limits) -> Result<(), RdbError> {
+    if set.insert_item(member, limits) {
+        Ok(())
+    } else {
+        Err(RdbError::Duplicate)
+    }
 }
 
 fn zset_add(z: &mut ZSet, member: &[u8], score: f64, limits: &Limits) -> Result<(), RdbError> {

@@ -8,21 +8,7 @@
 //! backwards), which a forward reader only needs to skip.
 
 use super::RdbError;
-
-/// One listpack element.
-pub(super) enum Entry<'a> {
-    Int(i64),
-    Bytes(&'a [u8]),
-}
-
-impl Entry<'_> {
-    pub(super) fn to_bytes(&self) -> Vec<u8> {
-        match self {
-            Entry::Int(i) => i.to_string().into_bytes(),
-            Entry::Bytes(b) => b.to_vec(),
-        }
-    }
-}
+use crate::listpack::Item;
 
 const BAD: RdbError = RdbError::Malformed("listpack");
 
@@ -41,7 +27,24 @@ pub(super) fn entries(blob: &[u8]) -> Result<Entries<'_>, RdbError> {
     })
 }
 
-/// Iterator over the entries; a malformed entry ends it with an error.
+/// The entries of `blob` two at a time (hash fields and values, sorted-set
+/// members and scores); an odd count is malformed.
+pub(super) fn pairs(
+    blob: &[u8],
+) -> Result<impl Iterator<Item = Result<(Item<'_>, Item<'_>), RdbError>>, RdbError> {
+    let mut it = entries(blob)?;
+    Ok(std::iter::from_fn(move || {
+        let first = it.next()?;
+        Some(match (first, it.next()) {
+            (Ok(a), Some(Ok(b))) => Ok((a, b)),
+            (Err(e), _) | (_, Some(Err(e))) => Err(e),
+            (Ok(_), None) => Err(BAD),
+        })
+    }))
+}
+
+/// Iterator over the entries (integers or byte strings, never floats); a
+/// malformed entry ends it with an error.
 pub(super) struct Entries<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -55,44 +58,44 @@ impl<'a> Entries<'a> {
         Ok(s)
     }
 
-    fn entry(&mut self) -> Result<Entry<'a>, RdbError> {
+    fn entry(&mut self) -> Result<Item<'a>, RdbError> {
         let start = self.pos;
         let b = self.take(1)?[0];
         let e = if b & 0x80 == 0 {
-            Entry::Int((b & 0x7F) as i64)
+            Item::Int((b & 0x7F) as i64)
         } else if b & 0xC0 == 0x80 {
-            Entry::Bytes(self.take((b & 0x3F) as usize)?)
+            Item::Bytes(self.take((b & 0x3F) as usize)?)
         } else if b & 0xE0 == 0xC0 {
             // 13-bit two's complement.
             let u = (((b & 0x1F) as i64) << 8) | self.take(1)?[0] as i64;
-            Entry::Int(if u >= 1 << 12 { u - (1 << 13) } else { u })
+            Item::Int(if u >= 1 << 12 { u - (1 << 13) } else { u })
         } else if b & 0xF0 == 0xE0 {
             let n = (((b & 0x0F) as usize) << 8) | self.take(1)?[0] as usize;
-            Entry::Bytes(self.take(n)?)
+            Item::Bytes(self.take(n)?)
         } else {
             match b {
                 0xF0 => {
                     let l = self.take(4)?;
                     let n = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
-                    Entry::Bytes(self.take(n)?)
+                    Item::Bytes(self.take(n)?)
                 }
                 0xF1 => {
                     let d = self.take(2)?;
-                    Entry::Int(i16::from_le_bytes([d[0], d[1]]) as i64)
+                    Item::Int(i16::from_le_bytes([d[0], d[1]]) as i64)
                 }
                 0xF2 => {
                     // 24-bit: sign-extend from the top byte.
                     let d = self.take(3)?;
-                    Entry::Int((i32::from_le_bytes([0, d[0], d[1], d[2]]) >> 8) as i64)
+                    Item::Int((i32::from_le_bytes([0, d[0], d[1], d[2]]) >> 8) as i64)
                 }
                 0xF3 => {
                     let d = self.take(4)?;
-                    Entry::Int(i32::from_le_bytes([d[0], d[1], d[2], d[3]]) as i64)
+                    Item::Int(i32::from_le_bytes([d[0], d[1], d[2], d[3]]) as i64)
                 }
                 0xF4 => {
                     let mut a = [0u8; 8];
                     a.copy_from_slice(self.take(8)?);
-                    Entry::Int(i64::from_le_bytes(a))
+                    Item::Int(i64::from_le_bytes(a))
                 }
                 _ => return Err(BAD),
             }
@@ -111,7 +114,7 @@ impl<'a> Entries<'a> {
 }
 
 impl<'a> Iterator for Entries<'a> {
-    type Item = Result<Entry<'a>, RdbError>;
+    type Item = Result<Item<'a>, RdbError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.buf.len() {
